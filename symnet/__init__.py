@@ -1,0 +1,36 @@
+"""symnet: differentiable symbolic networks in JAX.
+
+Train networks of interpretable primitives under ``jax.jit``, prune them with masks, and
+export them as simplified sympy formulas whose constants are refit on the data.
+"""
+
+from symnet import layers as layers
+from symnet import pruning as pruning
+from symnet._losses import l1 as l1
+from symnet._losses import smoothed_l_half as smoothed_l_half
+from symnet._losses import sparsity_penalty as sparsity_penalty
+from symnet._losses import weighted_mse as weighted_mse
+from symnet._primitives import PRIMITIVES as PRIMITIVES
+from symnet._primitives import Primitive as Primitive
+from symnet._primitives import check_primitive as check_primitive
+from symnet._primitives import get_primitive as get_primitive
+from symnet._primitives import register_primitive as register_primitive
+from symnet._refit import refit as refit
+from symnet._refit import round_constants as round_constants
+from symnet._scoring import is_symbolic_solution as is_symbolic_solution
+from symnet._scoring import r2_score as r2_score
+from symnet._search import Candidate as Candidate
+from symnet._search import SearchConfig as SearchConfig
+from symnet._search import discover as discover
+from symnet._search import export_member as export_member
+from symnet._search import pareto_front as pareto_front
+from symnet._search import select as select
+from symnet._train import PopulationTrainer as PopulationTrainer
+from symnet._train import Schedule as Schedule
+from symnet._train import TrainConfig as TrainConfig
+from symnet._train import TrainState as TrainState
+from symnet._train import init_population as init_population
+from symnet.layers import SymbolicLayer as SymbolicLayer
+from symnet.layers import SymbolicNetwork as SymbolicNetwork
+
+__version__ = "0.1.0"

@@ -1,0 +1,329 @@
+"""The primitive registry: one frozen record per primitive, one source of truth.
+
+Every primitive carries its safe JAX function, its sympy counterpart, its arity, its
+complexity weight and the domain on which the JAX function is exact. Outside that domain the
+JAX function is *protected*: finite forward and backward for every finite input, with zero
+gradient, and a hinge penalty (see :func:`domain_penalty`) pulls pre-activations back inside,
+as LIES does for log and exp and EQL÷ for division.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+from collections.abc import Callable, Iterable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy
+
+__all__ = [
+    "Primitive",
+    "PRIMITIVES",
+    "DIV_THRESHOLD",
+    "get_primitive",
+    "register_primitive",
+    "resolve_primitives",
+    "check_primitive",
+]
+
+#: Denominators at or below this value make protected division return 0 (EQL÷ uses
+#: θ = 1e-4 at test time; see Sahoo et al. 2018).
+DIV_THRESHOLD = 1e-3
+#: Lower clamp of log and sqrt (LIES clamps log at 5e-3).
+LOG_EPS = 1e-3
+#: Upper clamp of exp (e**10 ~ 2.2e4 stays far from float32 overflow).
+EXP_CAP = 10.0
+#: Clamp of the polynomial primitives so that products stay finite in float32.
+POLY_CAP = 1e9
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Primitive:
+    """A primitive unit of a symbolic network.
+
+    Attributes:
+      name: registry key, e.g. ``"sin"``.
+      arity: 1 (unary) or 2 (binary).
+      jax_fn: protected JAX function, finite with finite gradients for all finite input.
+      sympy_fn: the exact sympy counterpart, used for export.
+      complexity: weight of the unit in sparsity penalties and in formula complexity.
+      domain: ``(low, high)`` interval of the (first, for binary: second) argument inside
+        which ``jax_fn`` equals ``sympy_fn``. For division it is the denominator's domain.
+      probe: points inside the domain used to check ``jax_fn`` against ``sympy_fn``.
+    """
+
+    name: str
+    arity: int
+    jax_fn: Callable[..., jax.Array]
+    sympy_fn: Callable[..., sympy.Expr]
+    complexity: float
+    domain: tuple[float, float] = (-math.inf, math.inf)
+    probe: tuple[float, ...] = ()
+
+    def __post_init__(self):
+        if self.arity not in (1, 2):
+            raise ValueError(f"`arity` must be 1 or 2, got {self.arity!r}.")
+        if not self.name.isidentifier():
+            raise ValueError(f"`name` must be a Python identifier, got {self.name!r}.")
+        low, high = self.domain
+        if not low < high:
+            raise ValueError(f"`domain` must satisfy low < high, got {self.domain!r}.")
+        if self.complexity <= 0:
+            raise ValueError(f"`complexity` must be > 0, got {self.complexity!r}.")
+
+    def hinge(self, z: jax.Array) -> jax.Array:
+        """Domain penalty of pre-activations `z` (for binary units: the second argument).
+
+        ``relu(low - z) + relu(z - high)``: zero inside the domain, linear outside, so it
+        pulls pre-activations back where the protected function is exact.
+        """
+        low, high = self.domain
+        out = jnp.zeros_like(z)
+        if math.isfinite(low):
+            out = out + jax.nn.relu(low - z)
+        if math.isfinite(high):
+            out = out + jax.nn.relu(z - high)
+        return out
+
+
+def _clamped(fn: Callable, low: float, high: float) -> Callable:
+    """``fn(clip(x, low, high))``: exact inside, constant with zero gradient outside."""
+
+    def wrapped(x):
+        return fn(jnp.clip(x, low, high))
+
+    return wrapped
+
+
+def protected_div(a: jax.Array, b: jax.Array) -> jax.Array:
+    """EQL÷ division: ``a / b`` where ``b > θ``, else 0, with zero gradient there.
+
+    The inner ``where`` keeps the unused branch finite, so no NaN reaches the gradient
+    (the double-``where`` trick).
+    """
+    ok = b > DIV_THRESHOLD
+    return jnp.where(ok, a / jnp.where(ok, b, 1.0), 0.0)
+
+
+def _identity(x):
+    return x
+
+
+def _square(x):
+    return x * x
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _sympy_identity(x):
+    return x
+
+
+def _sympy_square(x):
+    return x**2
+
+
+def _sympy_mul(a, b):
+    return a * b
+
+
+def _sympy_div(a, b):
+    return a / b
+
+
+def _grid(low: float, high: float, n: int = 9) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.linspace(low, high, n))
+
+
+_BUILTINS = (
+    Primitive(
+        name="identity",
+        arity=1,
+        jax_fn=_identity,
+        sympy_fn=_sympy_identity,
+        complexity=1.0,
+        probe=_grid(-5, 5),
+    ),
+    Primitive(
+        name="sin",
+        arity=1,
+        jax_fn=jnp.sin,
+        sympy_fn=sympy.sin,
+        complexity=2.0,
+        probe=_grid(-5, 5),
+    ),
+    Primitive(
+        name="cos",
+        arity=1,
+        jax_fn=jnp.cos,
+        sympy_fn=sympy.cos,
+        complexity=2.0,
+        probe=_grid(-5, 5),
+    ),
+    Primitive(
+        name="exp",
+        arity=1,
+        jax_fn=_clamped(jnp.exp, -math.inf, EXP_CAP),
+        sympy_fn=sympy.exp,
+        complexity=2.0,
+        domain=(-math.inf, EXP_CAP),
+        probe=_grid(-5, 5),
+    ),
+    Primitive(
+        name="log",
+        arity=1,
+        jax_fn=_clamped(jnp.log, LOG_EPS, math.inf),
+        sympy_fn=sympy.log,
+        complexity=2.0,
+        domain=(LOG_EPS, math.inf),
+        probe=_grid(0.01, 10),
+    ),
+    Primitive(
+        name="sqrt",
+        arity=1,
+        jax_fn=_clamped(jnp.sqrt, LOG_EPS, math.inf),
+        sympy_fn=sympy.sqrt,
+        complexity=2.0,
+        domain=(LOG_EPS, math.inf),
+        probe=_grid(0.01, 10),
+    ),
+    Primitive(
+        name="square",
+        arity=1,
+        jax_fn=_clamped(_square, -POLY_CAP, POLY_CAP),
+        sympy_fn=_sympy_square,
+        complexity=2.0,
+        domain=(-POLY_CAP, POLY_CAP),
+        probe=_grid(-5, 5),
+    ),
+    Primitive(
+        name="mul",
+        arity=2,
+        jax_fn=_mul,
+        sympy_fn=_sympy_mul,
+        complexity=2.0,
+        probe=_grid(-5, 5),
+    ),
+    Primitive(
+        name="div",
+        arity=2,
+        jax_fn=protected_div,
+        sympy_fn=_sympy_div,
+        complexity=3.0,
+        domain=(DIV_THRESHOLD, math.inf),
+        probe=_grid(0.05, 5),
+    ),
+)
+
+_REGISTRY: dict[str, Primitive] = {p.name: p for p in _BUILTINS}
+
+#: Read-only view of the registry (built-ins plus registered primitives).
+PRIMITIVES: Mapping[str, Primitive] = types.MappingProxyType(_REGISTRY)
+
+
+def get_primitive(name: str | Primitive) -> Primitive:
+    """Looks a primitive up by name, with a "did you mean" hint for typos."""
+    if isinstance(name, Primitive):
+        return name
+    if not isinstance(name, str):
+        raise ValueError(f"`primitives` entries must be names or Primitive records, got {name!r}.")
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        near = difflib.get_close_matches(name, list(_REGISTRY), n=3)
+        hint = f" Did you mean {near}?" if near else ""
+        raise ValueError(
+            f"Unknown primitive {name!r}; expected one of {sorted(_REGISTRY)}.{hint}"
+        ) from None
+
+
+def resolve_primitives(names: Iterable[str | Primitive]) -> tuple[Primitive, ...]:
+    """Resolves names to records, rejecting unknown names and duplicates."""
+    prims = tuple(get_primitive(n) for n in names)
+    seen = [p.name for p in prims]
+    if dups := sorted({n for n in seen if seen.count(n) > 1}):
+        raise ValueError(f"`primitives` lists {dups} more than once.")
+    return prims
+
+
+def check_primitive(prim: Primitive, *, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+    """Checks that ``jax_fn`` and ``sympy_fn`` agree on the probe grid.
+
+    Raises:
+      ValueError: naming the primitive and the first point where they disagree.
+    """
+    probe = np.asarray(prim.probe, dtype=np.float64)
+    if probe.size == 0:
+        low, high = prim.domain
+        low = max(low, -3.0)
+        high = min(high, 3.0)
+        probe = np.linspace(low, high, 9)
+    args_sym = sympy.symbols(f"a0:{prim.arity}")
+    expr = prim.sympy_fn(*args_sym)
+    numpy_fn = sympy.lambdify(args_sym, expr, modules="numpy")
+    if prim.arity == 1:
+        grids = (probe,)
+    else:  # first argument over a fixed spread, second over the probe
+        a, b = np.meshgrid(np.linspace(-3, 3, 5), probe)
+        grids = (a.ravel(), b.ravel())
+    with np.errstate(all="ignore"):
+        expected = np.broadcast_to(np.asarray(numpy_fn(*grids), dtype=np.float64), grids[0].shape)
+    got = np.asarray(prim.jax_fn(*(jnp.asarray(g, jnp.float32) for g in grids)), np.float64)
+    bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    if got.shape != expected.shape or bad.any():
+        i = int(np.argmax(bad)) if got.shape == expected.shape else 0
+        point = tuple(float(g[i]) for g in grids)
+        raise ValueError(
+            f"Primitive {prim.name!r}: jax_fn and sympy_fn disagree at {point}: "
+            f"jax gives {got.ravel()[i]!r}, sympy gives {expected.ravel()[i]!r}. "
+            "Check that both define the same function on the probe grid."
+        )
+
+
+def register_primitive(
+    name: str,
+    jax_fn: Callable[..., jax.Array],
+    sympy_fn: Callable[..., sympy.Expr],
+    *,
+    arity: int = 1,
+    complexity: float = 2.0,
+    domain: tuple[float, float] = (-math.inf, math.inf),
+    probe: Iterable[float] = (),
+    overwrite: bool = False,
+) -> Primitive:
+    """Adds a user primitive to the registry, after checking JAX against sympy.
+
+    The check runs here, before any training, so a mismatch is an error now rather than a
+    wrong formula at the end of a long fit. ``jax_fn`` must be finite for finite input; use
+    ``jnp.clip`` or a double ``where`` to protect it outside ``domain``.
+
+    Example:
+      >>> import jax.numpy as jnp, sympy
+      >>> p = register_primitive("cube", lambda x: x**3, lambda x: x**3, overwrite=True)
+      >>> p.name
+      'cube'
+    """
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(
+            f"Primitive {name!r} is already registered; pass overwrite=True to replace it."
+        )
+    if name in {p.name for p in _BUILTINS}:
+        raise ValueError(f"`name` {name!r} is a built-in primitive and cannot be replaced.")
+    prim = Primitive(
+        name=name,
+        arity=arity,
+        jax_fn=jax_fn,
+        sympy_fn=sympy_fn,
+        complexity=float(complexity),
+        domain=tuple(float(v) for v in domain),
+        probe=tuple(float(v) for v in probe),
+    )
+    check_primitive(prim)
+    _REGISTRY[name] = prim
+    return prim

@@ -1,0 +1,217 @@
+"""Constant refitting and gradient-checked rounding of a formula's constants, in float64.
+
+A formula ``f(x; c)`` is *parametrised* by replacing each float in it with a symbol
+``c_k``. Refitting solves ``min_c sum_i w_i (f(x_i; c) - y_i)**2`` with Levenberg–Marquardt
+(scipy's MINPACK ``lm``; ``trf`` when there are fewer samples than constants). Rounding tries,
+constant by constant, simpler values (0, integers, simple fractions, rational multiples of
+pi), refits the remaining constants and accepts the simpler value when the residual sum of
+squares grows by no more than a chi-square-style margin,
+``RSS_new <= RSS_old + z * sigma2`` with ``sigma2 = RSS_old / (n - p)`` floored at
+``(rel_floor * rms(y))**2``: a rounding is accepted when the data cannot tell it apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+import scipy.optimize
+import sympy
+
+__all__ = ["Parametrized", "parametrize", "refit", "round_constants", "evaluate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Parametrized:
+    """An expression whose floats became symbols ``consts`` with values ``values``."""
+
+    expr: sympy.Expr
+    consts: tuple[sympy.Symbol, ...]
+    values: np.ndarray
+
+    def substitute(self, values: Sequence[float] | None = None) -> sympy.Expr:
+        values = self.values if values is None else values
+        return self.expr.xreplace(
+            {c: sympy.Float(float(v)) for c, v in zip(self.consts, values, strict=True)}
+        )
+
+
+def parametrize(expr: sympy.Expr) -> Parametrized:
+    """Replaces every float of ``expr`` by a fresh symbol ``_c{k}``."""
+    floats = sorted(expr.atoms(sympy.Float), key=lambda f: sympy.default_sort_key(f))
+    consts = tuple(sympy.Symbol(f"_c{k}") for k in range(len(floats)))
+    reps = dict(zip(floats, consts, strict=True))
+    return Parametrized(expr.xreplace(reps), consts, np.array([float(f) for f in floats]))
+
+
+def _lambdify(expr, symbols, consts):
+    fn = sympy.lambdify([*symbols, *consts], expr, modules="numpy")
+
+    def f(X, c):
+        with np.errstate(all="ignore"):
+            out = fn(*X.T, *c)
+        out = np.asarray(out, dtype=np.complex128 if np.iscomplexobj(out) else np.float64)
+        if np.iscomplexobj(out):
+            out = np.where(np.abs(out.imag) > 1e-12, np.nan, out.real)
+        return np.broadcast_to(out, (X.shape[0],)).astype(np.float64)
+
+    return f
+
+
+def evaluate(expr: sympy.Expr, symbols: Sequence[sympy.Symbol], X: np.ndarray) -> np.ndarray:
+    """``expr`` evaluated on the rows of ``X`` in float64 (NaN where undefined)."""
+    return _lambdify(expr, symbols, ())(np.asarray(X, np.float64), ())
+
+
+def _rss(pred, y, w):
+    r = pred - y
+    if not np.all(np.isfinite(r)):
+        return math.inf
+    return float(np.sum(w * r * r))
+
+
+def _solve(f, X, y, w, c0, free, iters: int = 100):
+    """Least squares over the ``free`` entries of ``c0``; returns ``(c, rss)``.
+
+    Never returns a worse point than ``c0``.
+    """
+    c0 = np.asarray(c0, dtype=np.float64)
+    rss0 = _rss(f(X, c0), y, w)
+    if len(free) == 0:
+        return c0, rss0
+    sw = np.sqrt(w)
+    big = 1e6 * (np.abs(y).max() + 1.0)
+
+    def resid(cf):
+        cc = c0.copy()
+        cc[free] = cf
+        r = (f(X, cc) - y) * sw
+        return np.where(np.isfinite(r), r, big)
+
+    method = "lm" if X.shape[0] >= len(free) else "trf"
+    try:
+        sol = scipy.optimize.least_squares(
+            resid, c0[free], method=method, max_nfev=iters * (len(free) + 1)
+        )
+    except (ValueError, FloatingPointError):
+        return c0, rss0
+    c = c0.copy()
+    c[free] = sol.x
+    rss = _rss(f(X, c), y, w)
+    return (c, rss) if rss <= rss0 else (c0, rss0)
+
+
+def _curvature(f, X, w, c):
+    """Diagonal of ``(J^T W J)^+``: the RSS cost of moving one constant is about
+    ``delta**2 / diag[k]`` once the others are refit (a Schur complement)."""
+    base = f(X, c)
+    cols = []
+    for k in range(len(c)):
+        h = 1e-6 * max(1.0, abs(c[k]))
+        cc = c.copy()
+        cc[k] += h
+        cols.append((f(X, cc) - base) / h)
+    J = np.stack(cols, axis=1) * np.sqrt(w)[:, None]
+    if not np.all(np.isfinite(J)):
+        return np.full(len(c), np.inf)
+    return np.diag(np.linalg.pinv(J.T @ J))
+
+
+def _weights(w, n):
+    return np.ones(n) if w is None else np.asarray(w, np.float64)
+
+
+def refit(
+    expr: sympy.Expr,
+    symbols: Sequence[sympy.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[sympy.Expr, float]:
+    """Refits every float in ``expr`` on ``(X, y)``; returns ``(expr, rss)``."""
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64)
+    w = _weights(sample_weight, len(y))
+    par = parametrize(expr)
+    f = _lambdify(par.expr, symbols, par.consts)
+    c, rss = _solve(f, X, y, w, par.values, np.arange(len(par.consts)))
+    return par.substitute(c), rss
+
+
+def _candidates(v: float) -> list[sympy.Expr]:
+    """Simpler values near ``v``, simplest first."""
+    out: list[sympy.Expr] = [sympy.Integer(0)]
+    scale = max(1.0, abs(v))
+    for den in (1, 2, 3, 4):
+        fr = Fraction(round(v * den), den)
+        out.append(sympy.Rational(fr.numerator, fr.denominator))
+    for den in (1, 2, 4):
+        fr = Fraction(round(v / math.pi * den), den)
+        if fr != 0:
+            out.append(sympy.Rational(fr.numerator, fr.denominator) * sympy.pi)
+    if v != 0:
+        inv = Fraction(round(1 / v)) if abs(1 / v) >= 1 else None
+        if inv:
+            out.append(sympy.Rational(1, int(inv)))
+    seen, uniq = set(), []
+    for cand in out:
+        cv = float(cand)
+        if cv in seen or (cv != 0 and abs(cv - v) > 0.25 * scale):
+            continue
+        seen.add(cv)
+        uniq.append(cand)
+    return uniq
+
+
+def round_constants(
+    expr: sympy.Expr,
+    symbols: Sequence[sympy.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    z: float = 4.0,
+    rel_floor: float = 1e-7,
+) -> sympy.Expr:
+    """Rounds constants to simpler values the data cannot distinguish (see module doc)."""
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64)
+    w = _weights(sample_weight, len(y))
+    par = parametrize(expr)
+    p = len(par.consts)
+    if p == 0:
+        return expr
+    f = _lambdify(par.expr, symbols, par.consts)
+    values = par.values.copy()
+    rss = _rss(f(X, values), y, w)
+    if not math.isfinite(rss):
+        return expr
+    n = len(y)
+    floor = (rel_floor * math.sqrt(float(np.mean(y * y)))) ** 2 * float(np.sum(w))
+    fixed: dict[int, sympy.Expr] = {}
+    diag = _curvature(f, X, w, values)
+    # Constants with the largest magnitude first: rounding them rarely needs the others.
+    for k in sorted(range(p), key=lambda k: -abs(values[k])):
+        dof = max(n - (p - len(fixed)), 1)
+        sigma2 = max(rss / dof, floor / max(n, 1))
+        for cand in _candidates(values[k]):
+            delta = float(cand) - values[k]
+            # Linearised RSS increase; only plausible roundings pay for a refit.
+            if diag[k] > 0 and np.isfinite(diag[k]) and delta**2 / diag[k] > 100 * z * sigma2:
+                continue
+            trial = values.copy()
+            trial[k] = float(cand)
+            free = np.array([j for j in range(p) if j not in fixed and j != k], dtype=int)
+            c, rss_new = _solve(f, X, y, w, trial, free, iters=30)
+            if rss_new <= rss + z * sigma2:
+                fixed[k] = cand
+                values, rss = c, rss_new
+                diag = _curvature(f, X, w, values)
+                break
+    reps = {}
+    for k, cst in enumerate(par.consts):
+        reps[cst] = fixed.get(k, sympy.Float(float(values[k])))
+    return par.expr.xreplace(reps)

@@ -1,0 +1,56 @@
+"""Scoring a found formula against a ground truth (SRBench's symbolic-solution check)."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from symnet._sympy_utils import TimeLimitExceeded, round_floats, time_limit
+
+__all__ = ["is_symbolic_solution", "r2_score"]
+
+
+def _is_const(expr: sympy.Expr) -> bool:
+    return len(expr.free_symbols) == 0
+
+
+def is_symbolic_solution(model: sympy.Expr, truth: sympy.Expr, *, seconds: float = 10.0) -> bool:
+    """SRBench: a non-constant ``model`` solves ``truth`` if ``truth - model`` simplifies to
+    a constant, or ``model / truth`` to a non-zero constant, after rounding the model's
+    floats to 3 decimals and zeroing ``|c| < 1e-4``. Each simplification is time-limited;
+    a timeout counts as "not shown equivalent".
+
+    Example:
+      >>> x = sympy.Symbol("x")
+      >>> is_symbolic_solution(2.0000001 * sympy.sin(x) + 3, sympy.sin(x))
+      True
+      >>> is_symbolic_solution(x**2, sympy.sin(x))
+      False
+    """
+    model = round_floats(sympy.sympify(model))
+    truth = sympy.sympify(truth)
+    if model.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or _is_const(model):
+        return False
+    try:
+        with time_limit(seconds):
+            if _is_const(sympy.simplify(truth - model)):
+                return True
+    except (TimeLimitExceeded, RecursionError):
+        pass
+    try:
+        with time_limit(seconds):
+            ratio = sympy.simplify(model / truth)
+            return _is_const(ratio) and ratio != 0
+    except (TimeLimitExceeded, RecursionError, ZeroDivisionError):
+        return False
+
+
+def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
+    """Coefficient of determination; ``-inf`` when ``pred`` has non-finite entries."""
+    y = np.asarray(y, np.float64).ravel()
+    pred = np.asarray(pred, np.float64).ravel()
+    if not np.all(np.isfinite(pred)):
+        return -np.inf
+    ss_res = float(np.sum((y - pred) ** 2))
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else -np.inf)

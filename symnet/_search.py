@@ -1,0 +1,244 @@
+"""From arrays to candidate formulas: train a population, export, refit, round, select.
+
+``discover`` is the functional core the estimator wraps: population training over
+restarts x sparsity strengths, export of the most promising members, float64 constant refit
+on the training split, rounding, and scoring on a held-out validation split. ``pareto_front``
+and ``select`` choose among the candidates with PySR's rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+import sympy
+from flax import nnx
+
+from symnet._refit import evaluate, refit, round_constants
+from symnet._sympy_utils import bounded_simplify, complexity
+from symnet._train import PopulationTrainer, TrainConfig, init_population
+from symnet.layers._presets import PRESETS
+from symnet.pruning._masks import count_active
+
+__all__ = ["SearchConfig", "Candidate", "discover", "pareto_front", "select", "export_member"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """Settings of :func:`discover`.
+
+    Attributes:
+      preset: architecture, a key of :data:`symnet.layers.PRESETS`.
+      width: units per primitive group (presets that take it).
+      n_restarts: independent initialisations per sparsity strength.
+      sparsity: sparsity strengths; population size = n_restarts * len(sparsity).
+      train: population trainer settings.
+      max_candidates: members exported and refit (best validation loss first).
+      validation_fraction: share of samples held out for selection.
+      simplify_seconds: time limit of each sympy simplification.
+    """
+
+    preset: str = "default"
+    width: int = 2
+    n_restarts: int = 8
+    sparsity: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
+    train: TrainConfig = TrainConfig()
+    max_candidates: int = 16
+    validation_fraction: float = 0.25
+    simplify_seconds: float = 2.0
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"`preset` must be one of {sorted(PRESETS)}, got {self.preset!r}.")
+        if self.n_restarts < 1:
+            raise ValueError(f"`n_restarts` must be >= 1, got {self.n_restarts!r}.")
+        if not self.sparsity or any(s < 0 for s in self.sparsity):
+            raise ValueError(f"`sparsity` must be non-empty and >= 0, got {self.sparsity!r}.")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"`validation_fraction` must be in (0, 1), got {self.validation_fraction!r}."
+            )
+
+    @property
+    def population_size(self) -> int:
+        return self.n_restarts * len(self.sparsity)
+
+    def model_fn(self, n_inputs: int):
+        preset = PRESETS[self.preset]
+        kwargs = {"n_outputs": 1}
+        if self.preset != "lies":
+            kwargs["width"] = self.width
+        return functools.partial(preset, n_inputs, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A refit formula and its scores (normalised MSE = MSE / var(y))."""
+
+    expr: sympy.Expr
+    complexity: int
+    val_nmse: float
+    train_nmse: float
+    member: int
+
+
+def export_member(graphdef, params, masks, i: int, symbols) -> sympy.Expr:
+    """Member ``i`` of a population as a sympy expression, dead units removed."""
+    p = jax.tree.map(lambda a: a[i], params)
+    m = jax.tree.map(lambda a: a[i], masks)
+    net = nnx.merge(graphdef, p, m)
+    net.drop_dead_units()
+    return net.to_sympy(symbols)[0]
+
+
+def _nmse(expr, symbols, X, y, var) -> float:
+    pred = evaluate(expr, symbols, X)
+    if not np.all(np.isfinite(pred)):
+        return math.inf
+    return float(np.mean((pred - y) ** 2) / var)
+
+
+def _polish(expr, symbols, X, y, w, seconds, rounds: int = 3):
+    """Canonicalise, refit, round; repeated until the formula stops changing.
+
+    Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
+    round first merges constants (``expand_mul`` + bounded ``simplify``) and refits.
+    """
+    for _ in range(rounds):
+        before = expr
+        expr = bounded_simplify(sympy.expand_mul(expr), seconds)
+        expr, _ = refit(expr, symbols, X, y, w)
+        expr = round_constants(expr, symbols, X, y, w)
+        if expr == before:
+            break
+    return expr
+
+
+def discover(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    key: jax.Array,
+    names: Sequence[str] | None = None,
+    config: SearchConfig = SearchConfig(),
+    sample_weight: np.ndarray | None = None,
+) -> list[Candidate]:
+    """Trains a population on ``(X, y)`` and returns refit candidate formulas.
+
+    Args:
+      X: inputs, shape (n, d), finite. y: target, shape (n,), finite, not constant.
+      key: PRNG key (split, validation, initialisation and minibatches derive from it).
+      names: variable names (default ``x0, x1, ...``).
+    Returns:
+      Candidates sorted by complexity, duplicates removed.
+    """
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64).ravel()
+    n, d = X.shape
+    names = [f"x{i}" for i in range(d)] if names is None else list(names)
+    symbols = sympy.symbols(names, real=True)
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+
+    k_split, k_init, k_train = jax.random.split(key, 3)
+    perm = np.asarray(jax.random.permutation(k_split, n))
+    n_val = max(1, int(round(config.validation_fraction * n)))
+    val, tr = perm[:n_val], perm[n_val:]
+
+    mu, sd = float(np.mean(y[tr])), float(np.std(y[tr]))
+    sd = sd if sd > 0 else 1.0
+    ys = ((y - mu) / sd)[:, None]
+
+    size = config.population_size
+    graphdef, params, masks = init_population(config.model_fn(d), k_init, size)
+    trainer = PopulationTrainer(graphdef, config.train)
+    lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
+    state = trainer.init(params, masks, lam, k_train)
+    state = trainer.run(state, X[tr], ys[tr], config.train.schedule(), config.train.steps, w[tr])
+    state = trainer.finalize(state)
+
+    pred = np.asarray(trainer.predict(state, X[val]))[..., 0]
+    net_val = np.mean((pred - ys[val, 0]) ** 2, axis=1)
+    net_val = np.where(np.isfinite(net_val), net_val, np.inf)
+    active = np.asarray(count_active(state.params, state.masks, axis0=True))
+    order = _shortlist(net_val, active, config.max_candidates)
+
+    var_tr, var_val = float(np.var(y[tr])) or 1.0, float(np.var(y[val])) or 1.0
+
+    def scored(expr, i):
+        return Candidate(
+            expr=expr,
+            complexity=complexity(expr),
+            val_nmse=_nmse(expr, symbols, X[val], y[val], var_val),
+            train_nmse=_nmse(expr, symbols, X[tr], y[tr], var_tr),
+            member=int(i),
+        )
+
+    # Stage 1: export and refit every shortlisted member (cheap).
+    raw = []
+    for i in order:
+        expr = export_member(graphdef, state.params, state.masks, int(i), symbols)
+        expr = sd * expr + mu
+        if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+            continue
+        expr, _ = refit(expr, symbols, X[tr], y[tr], w[tr])
+        raw.append(scored(expr, i))
+    # Stage 2: simplify and round only what is on the (complexity, loss) front.
+    out, seen = [], set()
+    for cand in pareto_front(raw):
+        expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds)
+        for c in (cand, scored(expr, cand.member)):
+            key_ = sympy.srepr(c.expr)
+            if key_ not in seen:
+                seen.add(key_)
+                out.append(c)
+    return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
+
+
+def _shortlist(loss: np.ndarray, active: np.ndarray, k: int) -> list[int]:
+    """Members on the (active weights, loss) Pareto front, then the best by loss, up to k."""
+    finite = [i for i in np.argsort(loss) if np.isfinite(loss[i])]
+    front, best = [], math.inf
+    for i in sorted(finite, key=lambda i: (active[i], loss[i])):
+        if loss[i] < best:
+            front.append(int(i))
+            best = loss[i]
+    rest = [int(i) for i in finite if i not in front]
+    return (front + rest)[:k]
+
+
+def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates no other candidate beats in both complexity and validation loss."""
+    front, best = [], math.inf
+    for c in sorted(cands, key=lambda c: (c.complexity, c.val_nmse)):
+        if c.val_nmse < best:
+            front.append(c)
+            best = c.val_nmse
+    return front
+
+
+def select(front: Sequence[Candidate], rule: str = "best") -> int:
+    """Index into ``front`` chosen by PySR's ``model_selection`` rules.
+
+    ``"accuracy"``: lowest loss. ``"score"``: largest ``-dlog(loss)/dcomplexity`` against
+    the next simpler entry. ``"best"``: highest score among entries with loss <= 1.5 x the
+    minimum.
+    """
+    if not front:
+        raise ValueError("`front` is empty: no candidate formula to select.")
+    losses = np.array([max(c.val_nmse, 1e-300) for c in front])
+    if rule == "accuracy":
+        return int(np.argmin(losses))
+    scores = np.zeros(len(front))
+    for i in range(1, len(front)):
+        dc = front[i].complexity - front[i - 1].complexity
+        scores[i] = -(np.log(losses[i]) - np.log(losses[i - 1])) / max(dc, 1)
+    if rule == "score":
+        return int(np.argmax(scores))
+    if rule == "best":
+        ok = losses <= 1.5 * losses.min()
+        return int(np.argmax(np.where(ok, scores, -np.inf)))
+    raise ValueError(f"`model_selection` must be 'accuracy', 'best' or 'score', got {rule!r}.")

@@ -1,0 +1,73 @@
+"""Small sympy helpers: bounded-time simplification, complexity, float rounding."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+import sympy
+
+__all__ = ["bounded_simplify", "complexity", "time_limit", "TimeLimitExceeded", "round_floats"]
+
+
+class TimeLimitExceeded(Exception):
+    """Raised inside :func:`time_limit` when the budget runs out."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Interrupts the body after ``seconds`` (SIGALRM; main thread of a Unix process).
+
+    Elsewhere (a worker thread, Windows) the body runs without a limit, so callers must keep
+    the work bounded by other means too.
+    """
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def handler(signum, frame):
+        # Re-arm first: if this exception lands in a callback that swallows it (e.g. a
+        # garbage-collection hook), the next alarm interrupts the body again.
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        raise TimeLimitExceeded
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def bounded_simplify(expr: sympy.Expr, seconds: float = 2.0) -> sympy.Expr:
+    """``sympy.simplify`` under a time limit; the input comes back unchanged on timeout.
+
+    The simplified form is kept only when it is not more complex than the input.
+    """
+    try:
+        with time_limit(seconds):
+            out = sympy.simplify(expr)
+    except (TimeLimitExceeded, RecursionError):
+        return expr
+    return out if complexity(out) <= complexity(expr) else expr
+
+
+def complexity(expr: sympy.Expr) -> int:
+    """Number of nodes of the expression tree (symbols, numbers and operators)."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def round_floats(expr: sympy.Expr, digits: int = 3, zero_below: float = 1e-4) -> sympy.Expr:
+    """Floats rounded to ``digits`` decimals, ``|c| < zero_below`` set to 0 (SRBench)."""
+    reps = {}
+    for f in expr.atoms(sympy.Float):
+        v = float(f)
+        reps[f] = sympy.Integer(0) if abs(v) < zero_below else sympy.Float(round(v, digits))
+    return expr.xreplace(reps)

@@ -1,0 +1,289 @@
+"""The population trainer: restarts x sparsity strengths trained by one compiled program.
+
+A population is a stack of independent networks sharing one architecture (one
+``nnx.GraphDef``); their parameters carry a leading population axis and every training step
+is ``vmap``-ed over it. The whole schedule (warm-up, sparsify, threshold-and-freeze,
+fine-tune) is data: a :class:`Schedule` of arrays indexed by the step counter, so moving from
+one phase to the next — or changing the schedule — never recompiles. Training runs inside
+``lax.while_loop`` with a traced number of steps: one compiled call can train the whole
+schedule, or any chunk of it (for time budgets and checkpoints).
+
+Per step and member ``m`` with sparsity strength ``lam_m``, in phase ``k``::
+
+    loss = mse(net(x), y; w) + s_k * lam_m * sum_W c_W * pen(W) + d_k * hinge(net, x)
+    params <- params - lr_k * adam(clip(grad loss))          (skipped if non-finite)
+
+and at step ``freeze_at`` every weight with ``|w| <= threshold`` is masked for good.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from symnet._losses import PENALTIES, sparsity_penalty, weighted_mse
+from symnet.layers._base import Mask
+from symnet.layers._network import SymbolicNetwork
+from symnet.pruning._masks import apply_masks, magnitude_masks
+
+__all__ = ["TrainConfig", "Schedule", "TrainState", "PopulationTrainer", "init_population"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Settings of the population trainer.
+
+    Attributes:
+      steps: total optimisation steps.
+      warmup: fraction of steps without sparsity penalty (EQL's t1).
+      finetune: fraction of steps after the freeze, without penalty (EQL: the last 1/20;
+        Kim et al.: half).
+      learning_rate: Adam step size in warm-up and sparsify phases.
+      finetune_lr_scale: step size multiplier after the freeze.
+      batch_size: minibatch size; ``None`` for full batch.
+      penalty: ``"l05"`` (smoothed L0.5) or ``"l1"``.
+      l05_a: smoothing radius of the L0.5 penalty.
+      threshold: weights with ``|w| <= threshold`` are frozen at 0 at the freeze.
+      domain_weight: weight of the domain hinge penalty.
+      clip_norm: global gradient-norm clip.
+    """
+
+    steps: int = 3000
+    warmup: float = 0.25
+    finetune: float = 0.25
+    learning_rate: float = 1e-2
+    finetune_lr_scale: float = 0.3
+    batch_size: int | None = None
+    penalty: str = "l05"
+    l05_a: float = 0.05
+    threshold: float = 0.02
+    domain_weight: float = 1.0
+    clip_norm: float = 1.0
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(f"`steps` must be >= 1, got {self.steps!r}.")
+        if not (0 <= self.warmup and 0 <= self.finetune and self.warmup + self.finetune <= 1):
+            raise ValueError(
+                "`warmup` and `finetune` must be >= 0 with warmup + finetune <= 1, got "
+                f"{self.warmup!r} and {self.finetune!r}."
+            )
+        if self.penalty not in PENALTIES:
+            raise ValueError(
+                f"`penalty` must be one of {sorted(PENALTIES)}, got {self.penalty!r}."
+            )
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"`batch_size` must be None or >= 1, got {self.batch_size!r}.")
+        if self.learning_rate <= 0:
+            raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate!r}.")
+
+    def schedule(self) -> Schedule:
+        """The phase schedule implied by these settings."""
+        warm = int(round(self.warmup * self.steps))
+        freeze = int(round((1 - self.finetune) * self.steps))
+        lr = self.learning_rate
+        return Schedule.make(
+            warmup_end=warm,
+            freeze_at=freeze,
+            sparsity=(0.0, 1.0, 0.0),
+            lr=(lr, lr, lr * self.finetune_lr_scale),
+            domain=(self.domain_weight,) * 3,
+            threshold=self.threshold,
+        )
+
+
+class Schedule(NamedTuple):
+    """Phase weights as arrays; phase k of step t is ``(t >= warmup_end) + (t >= freeze_at)``.
+
+    Attributes:
+      warmup_end, freeze_at: int32 scalars.
+      sparsity, lr, domain: float32 arrays of shape (3,), one entry per phase.
+      threshold: float32 scalar used at ``freeze_at``.
+    """
+
+    warmup_end: jax.Array
+    freeze_at: jax.Array
+    sparsity: jax.Array
+    lr: jax.Array
+    domain: jax.Array
+    threshold: jax.Array
+
+    @classmethod
+    def make(cls, *, warmup_end, freeze_at, sparsity, lr, domain, threshold) -> Schedule:
+        f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+        return cls(
+            jnp.asarray(warmup_end, jnp.int32),
+            jnp.asarray(freeze_at, jnp.int32),
+            f32(sparsity),
+            f32(lr),
+            f32(domain),
+            f32(threshold),
+        )
+
+
+class TrainState(NamedTuple):
+    """Population training state; every leaf has a leading population axis.
+
+    ``skipped`` counts the steps whose gradient was non-finite and was therefore not applied.
+    """
+
+    params: nnx.State
+    masks: nnx.State
+    opt_state: optax.OptState
+    key: jax.Array
+    lam: jax.Array
+    step: jax.Array
+    loss: jax.Array
+    skipped: jax.Array
+
+
+def init_population(
+    model_fn: Callable[[nnx.Rngs], SymbolicNetwork], key: jax.Array, size: int
+) -> tuple[nnx.GraphDef, nnx.State, nnx.State]:
+    """Builds ``size`` independently initialised networks, stacked on a leading axis.
+
+    Args:
+      model_fn: called as ``model_fn(rngs=...)``, returns a SymbolicNetwork.
+      key: PRNG key; member ``i`` uses ``split(key, size)[i]``.
+    Returns:
+      ``(graphdef, params, masks)``.
+    """
+    graphdef, _, _ = nnx.split(model_fn(rngs=nnx.Rngs(0)), nnx.Param, Mask)
+
+    def one(k):
+        _, p, m = nnx.split(model_fn(rngs=nnx.Rngs(params=k)), nnx.Param, Mask)
+        return p, m
+
+    params, masks = jax.vmap(one)(jax.random.split(key, size))
+    return graphdef, params, masks
+
+
+class PopulationTrainer:
+    """Trains a population of networks with one compiled program.
+
+    Args:
+      graphdef: the shared architecture, from :func:`init_population`.
+      config: trainer settings.
+
+    Attributes:
+      n_traces: how many times the training program was traced (a test guards that phase
+        switches and schedule changes do not retrace).
+    """
+
+    def __init__(self, graphdef: nnx.GraphDef, config: TrainConfig = TrainConfig()):
+        self.graphdef = graphdef
+        self.config = config
+        self.tx = optax.apply_if_finite(
+            optax.chain(optax.clip_by_global_norm(config.clip_norm), optax.scale_by_adam()),
+            max_consecutive_errors=np.iinfo(np.int32).max,
+        )
+        self.n_traces = 0
+        self._run = jax.jit(self._run_impl)
+        self._predict = jax.jit(jax.vmap(self._forward, in_axes=(0, 0, None)))
+
+    # -- state -------------------------------------------------------------------------------
+    def init(self, params, masks, lam, key: jax.Array) -> TrainState:
+        """Initial state for stacked ``params``/``masks`` and per-member strengths ``lam``."""
+        lam = jnp.asarray(lam, jnp.float32)
+        size = lam.shape[0]
+        opt_state = jax.vmap(self.tx.init)(params)
+        zeros = jnp.zeros((size,), jnp.int32)
+        return TrainState(
+            params=params,
+            masks=masks,
+            opt_state=opt_state,
+            key=jax.random.split(key, size),
+            lam=lam,
+            step=jnp.zeros((), jnp.int32),
+            loss=jnp.full((size,), jnp.inf, jnp.float32),
+            skipped=zeros,
+        )
+
+    # -- forward -------------------------------------------------------------------------------
+    def _forward(self, params, masks, x):
+        model = nnx.merge(self.graphdef, params, masks)
+        return model(x)
+
+    def predict(self, state: TrainState, x: jax.Array) -> jax.Array:
+        """Outputs of every member, shape (population, batch, n_outputs)."""
+        return self._predict(state.params, state.masks, jnp.asarray(x, jnp.float32))[0]
+
+    # -- training ------------------------------------------------------------------------------
+    def _member_loss(self, params, masks, x, y, w, lam, sparsity, domain):
+        model = nnx.merge(self.graphdef, params, masks)
+        pred, hinge = model(x)
+        mse = weighted_mse(pred, y, w)
+        pen = sparsity_penalty(model.weight_costs(), self.config.penalty, self.config.l05_a)
+        return mse + sparsity * lam * pen + domain * hinge, mse
+
+    def _member_step(self, params, masks, opt_state, key, lam, x, y, w, phase):
+        sparsity, lr, domain = phase
+        key, sub = jax.random.split(key)
+        bs = self.config.batch_size
+        if bs is not None and bs < x.shape[0]:
+            idx = jax.random.randint(sub, (bs,), 0, x.shape[0])
+            x, y, w = x[idx], y[idx], w[idx]
+        grad_fn = jax.value_and_grad(self._member_loss, has_aux=True)
+        (_, mse), grads = grad_fn(params, masks, x, y, w, lam, sparsity, domain)
+        updates, opt_state = self.tx.update(grads, opt_state, params)
+        params = jax.tree.map(lambda p, u: p - lr * u, params, updates)
+        return params, opt_state, key, mse
+
+    def _run_impl(self, state: TrainState, x, y, w, schedule: Schedule, n_steps):
+        self.n_traces += 1  # Python side effect: runs once per trace only.
+        step_all = jax.vmap(self._member_step, in_axes=(0, 0, 0, 0, 0, None, None, None, None))
+        freeze = jax.vmap(lambda p, m, t: magnitude_masks(p, m, t), in_axes=(0, 0, None))
+        end = state.step + n_steps
+
+        def body(s: TrainState) -> TrainState:
+            k = (s.step >= schedule.warmup_end).astype(jnp.int32) + (
+                s.step >= schedule.freeze_at
+            ).astype(jnp.int32)
+            phase = (schedule.sparsity[k], schedule.lr[k], schedule.domain[k])
+            masks = jax.lax.cond(
+                s.step == schedule.freeze_at,
+                lambda: freeze(s.params, s.masks, schedule.threshold),
+                lambda: s.masks,
+            )
+            params, opt_state, key, mse = step_all(
+                s.params, masks, s.opt_state, s.key, s.lam, x, y, w, phase
+            )
+            return s._replace(
+                params=params,
+                masks=masks,
+                opt_state=opt_state,
+                key=key,
+                step=s.step + 1,
+                loss=mse,
+                skipped=_notfinite(opt_state),
+            )
+
+        return jax.lax.while_loop(lambda s: s.step < end, body, state)
+
+    def run(self, state: TrainState, x, y, schedule: Schedule, n_steps: int, w=None):
+        """Advances every member by ``n_steps`` steps of ``schedule``.
+
+        Args:
+          x: inputs (n, n_in); y: targets (n, n_outputs); w: sample weights (n,) or None.
+        """
+        x = jnp.asarray(x, jnp.float32)
+        y = jnp.asarray(y, jnp.float32)
+        w = jnp.ones(x.shape[0], jnp.float32) if w is None else jnp.asarray(w, jnp.float32)
+        return self._run(state, x, y, w, schedule, jnp.asarray(n_steps, jnp.int32))
+
+    def finalize(self, state: TrainState) -> TrainState:
+        """Masked weights set to exactly 0 (for export)."""
+        params = jax.vmap(apply_masks)(state.params, state.masks)
+        return state._replace(params=params)
+
+
+def _notfinite(opt_state) -> jax.Array:
+    # optax.apply_if_finite's state keeps the running count of skipped updates.
+    return opt_state.total_notfinite.astype(jnp.int32)

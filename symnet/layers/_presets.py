@@ -1,0 +1,111 @@
+"""Ready-made architectures: EQL, EQL÷, LIES and symnet's default.
+
+Each preset is a function ``(n_inputs, *, n_outputs, ..., rngs) -> SymbolicNetwork``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flax import nnx
+
+from symnet.layers._network import SymbolicNetwork
+from symnet.layers._symbolic import SymbolicLayer, UnitSpec
+
+__all__ = ["eql", "eql_div", "lies", "default_network", "PRESETS", "stack"]
+
+
+def stack(
+    n_inputs: int,
+    hidden: Sequence[Sequence[UnitSpec]],
+    *,
+    n_outputs: int = 1,
+    readout: str = "linear",
+    skip: bool = False,
+    unit_gain: bool = False,
+    use_bias: bool = True,
+    constant_input: bool = False,
+    init_scale: float = 1.0,
+    rngs: nnx.Rngs,
+) -> SymbolicNetwork:
+    """Builds hidden symbolic layers plus a read-out.
+
+    Args:
+      hidden: one unit spec per hidden layer.
+      readout: ``"linear"`` (identity units with bias) or ``"div"`` (EQL÷ division units).
+    """
+    if readout not in ("linear", "div"):
+        raise ValueError(f"`readout` must be 'linear' or 'div', got {readout!r}.")
+    if n_outputs < 1:
+        raise ValueError(f"`n_outputs` must be >= 1, got {n_outputs!r}.")
+    width = n_inputs + int(constant_input)
+    layers = []
+    for units in hidden:
+        layer = SymbolicLayer(
+            width,
+            units,
+            use_bias=use_bias,
+            unit_gain=unit_gain,
+            skip=skip,
+            init_scale=init_scale,
+            rngs=rngs,
+        )
+        layers.append(layer)
+        width = layer.out_features
+    prim = "identity" if readout == "linear" else "div"
+    layers.append(SymbolicLayer(width, [(prim, n_outputs)], use_bias=True, rngs=rngs))
+    return SymbolicNetwork(layers, constant_input=constant_input)
+
+
+def eql(
+    n_inputs: int, *, n_outputs: int = 1, depth: int = 2, width: int = 2, rngs: nnx.Rngs
+) -> SymbolicNetwork:
+    """EQL (Martius & Lampert 2016): identity, sin, cos and product units per layer."""
+    units = [("identity", width), ("sin", width), ("cos", width), ("mul", width)]
+    return stack(n_inputs, [units] * depth, n_outputs=n_outputs, rngs=rngs)
+
+
+def eql_div(
+    n_inputs: int, *, n_outputs: int = 1, depth: int = 2, width: int = 2, rngs: nnx.Rngs
+) -> SymbolicNetwork:
+    """EQL÷ (Sahoo et al. 2018): EQL hidden layers, protected division in the read-out."""
+    units = [("identity", width), ("sin", width), ("cos", width), ("mul", width)]
+    return stack(n_inputs, [units] * depth, n_outputs=n_outputs, readout="div", rngs=rngs)
+
+
+def lies(n_inputs: int, *, n_outputs: int = 1, rngs: nnx.Rngs) -> SymbolicNetwork:
+    """LIES (Montazerin et al. 2025): n+1 bias-free layers of log, identity, exp, sin.
+
+    A constant-1 column joins the inputs; each unit has a gain; every layer sees every
+    earlier output (dense skips); the read-out is linear with a bias.
+    """
+    units = [("identity", 1), ("exp", 1), ("sin", 1), ("log", 1)]
+    return stack(
+        n_inputs,
+        [units] * (n_inputs + 1),
+        n_outputs=n_outputs,
+        skip=True,
+        unit_gain=True,
+        use_bias=False,
+        constant_input=True,
+        rngs=rngs,
+    )
+
+
+def default_network(
+    n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs
+) -> SymbolicNetwork:
+    """symnet's default: two skip-connected layers of identity, sin, exp, log, sqrt, mul, div."""
+    units = [
+        ("identity", width),
+        ("sin", width),
+        ("exp", width),
+        ("log", width),
+        ("sqrt", width),
+        ("mul", width),
+        ("div", width),
+    ]
+    return stack(n_inputs, [units] * 2, n_outputs=n_outputs, skip=True, rngs=rngs)
+
+
+PRESETS = {"eql": eql, "eql_div": eql_div, "lies": lies, "default": default_network}
