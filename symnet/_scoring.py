@@ -22,8 +22,12 @@ def is_symbolic_solution(model: sympy.Expr, truth: sympy.Expr, *, seconds: float
 
     Example:
       >>> x = sympy.Symbol("x")
-      >>> is_symbolic_solution(2.0000001 * sympy.sin(x) + 3, sympy.sin(x))
+      >>> is_symbolic_solution(sympy.sin(x) + 3.0000001, sympy.sin(x))
       True
+      >>> is_symbolic_solution(2.0000001 * sympy.sin(x), sympy.sin(x))
+      True
+      >>> is_symbolic_solution(2 * sympy.sin(x) + 3, sympy.sin(x))
+      False
       >>> is_symbolic_solution(x**2, sympy.sin(x))
       False
     """
