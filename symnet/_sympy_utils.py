@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import threading
 
@@ -37,6 +38,10 @@ def time_limit(seconds: float | None):
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         raise TimeLimitExceeded
 
+    # Automatic garbage collection runs callbacks (JAX registers one) that would swallow
+    # the alarm's exception and report it as "ignored"; collect later instead.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     old = signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -44,6 +49,8 @@ def time_limit(seconds: float | None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if gc_was_enabled:
+            gc.enable()
 
 
 def bounded_simplify(expr: sympy.Expr, seconds: float = 2.0) -> sympy.Expr:

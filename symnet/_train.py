@@ -145,23 +145,34 @@ class TrainState(NamedTuple):
 
 
 def init_population(
-    model_fn: Callable[[nnx.Rngs], SymbolicNetwork], key: jax.Array, size: int
+    model_fn: Callable[[nnx.Rngs], SymbolicNetwork],
+    key: jax.Array,
+    size: int,
+    *,
+    group_keep_prob: float | jax.Array = 1.0,
 ) -> tuple[nnx.GraphDef, nnx.State, nnx.State]:
     """Builds ``size`` independently initialised networks, stacked on a leading axis.
 
     Args:
       model_fn: called as ``model_fn(rngs=...)``, returns a SymbolicNetwork.
       key: PRNG key; member ``i`` uses ``split(key, size)[i]``.
+      group_keep_prob: probability that a hidden unit group is kept in a member
+        (:meth:`SymbolicNetwork.sample_architecture`); a scalar, or one value per member.
+        1.0 keeps every member's full architecture.
     Returns:
       ``(graphdef, params, masks)``.
     """
     graphdef, _, _ = nnx.split(model_fn(rngs=nnx.Rngs(0)), nnx.Param, Mask)
+    keep = jnp.broadcast_to(jnp.asarray(group_keep_prob, jnp.float32), (size,))
 
-    def one(k):
-        _, p, m = nnx.split(model_fn(rngs=nnx.Rngs(params=k)), nnx.Param, Mask)
+    def one(k, p_keep):
+        k_params, k_arch = jax.random.split(k)
+        model = model_fn(rngs=nnx.Rngs(params=k_params))
+        model.sample_architecture(k_arch, p_keep)
+        _, p, m = nnx.split(model, nnx.Param, Mask)
         return p, m
 
-    params, masks = jax.vmap(one)(jax.random.split(key, size))
+    params, masks = jax.vmap(one)(jax.random.split(key, size), keep)
     return graphdef, params, masks
 
 

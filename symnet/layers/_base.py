@@ -35,10 +35,12 @@ class AbstractSymbolicLayer(nnx.Module, abc.ABC):
     Attributes:
       in_features: width of the input.
       out_features: width of the output.
+      n_units: number of units; outputs ``n_units:`` (if any) are skip connections.
     """
 
     in_features: int
     out_features: int
+    n_units: int
 
     @abc.abstractmethod
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -66,4 +68,14 @@ class AbstractSymbolicLayer(nnx.Module, abc.ABC):
 
     @abc.abstractmethod
     def drop_unneeded(self, needed_outputs: np.ndarray) -> None:
-        """Masks every weight that only feeds outputs not in ``needed_outputs``."""
+        """Masks every weight that only feeds outputs not in ``needed_outputs``.
+
+        Must accept traced boolean arrays (it runs inside ``vmap`` at initialisation).
+        """
+
+    def unit_groups(self) -> np.ndarray:
+        """Group id of every unit (units of one group are switched on and off together).
+
+        Defaults to one group per unit.
+        """
+        return np.arange(self.n_units)

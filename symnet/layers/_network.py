@@ -80,6 +80,22 @@ class SymbolicNetwork(nnx.Module):
             h = layer.to_sympy(h)
         return h
 
+    def sample_architecture(self, key: jax.Array, keep_prob: float) -> None:
+        """Masks whole unit groups of the hidden layers at random (static shapes).
+
+        Each group except the first of every hidden layer is kept with probability
+        ``keep_prob``; the read-out is untouched. A population whose members sample
+        different sub-architectures explores, inside one compiled program, what DySymNet
+        explores by sampling architectures one at a time.
+        """
+        for layer in list(self.layers)[:-1]:
+            key, sub = jax.random.split(key)
+            groups = layer.unit_groups()
+            n_groups = int(groups.max()) + 1
+            keep = jax.random.bernoulli(sub, keep_prob, (n_groups,)).at[0].set(True)
+            skip = jnp.ones(layer.out_features - layer.n_units, bool)
+            layer.drop_unneeded(jnp.concatenate([keep[groups], skip]))
+
     def drop_dead_units(self) -> None:
         """Masks every unit that no output depends on (through live weights)."""
         needed = np.ones(self.out_features, bool)

@@ -184,6 +184,9 @@ class SymbolicLayer(AbstractSymbolicLayer):
             outs.extend(inputs)
         return outs
 
+    def unit_groups(self):
+        return np.repeat(np.arange(len(self.groups)), [c for _, c in self.groups])
+
     # -- dead-unit bookkeeping -------------------------------------------------------------
     def needed_inputs(self, needed_outputs):
         needed_outputs = np.asarray(needed_outputs, bool)
@@ -196,8 +199,9 @@ class SymbolicLayer(AbstractSymbolicLayer):
         return need
 
     def drop_unneeded(self, needed_outputs):
-        units_needed = np.asarray(needed_outputs, bool)[: self.n_units]
-        keep_cols = jnp.asarray(units_needed[np.asarray(self.col_unit)], self.kernel.dtype)
+        # jnp indexing with a static index array: works for traced `needed_outputs` too.
+        units_needed = jnp.asarray(needed_outputs)[: self.n_units]
+        keep_cols = units_needed[np.asarray(self.col_unit)].astype(self.kernel.dtype)
         self.kernel_mask[...] = self.kernel_mask[...] * keep_cols[None, :]
         if self.use_bias:
             self.bias_mask[...] = self.bias_mask[...] * keep_cols
