@@ -40,11 +40,25 @@ class Parametrized:
 
 
 def parametrize(expr: sympy.Expr) -> Parametrized:
-    """Replaces every float of ``expr`` by a fresh symbol ``_c{k}``."""
-    floats = sorted(expr.atoms(sympy.Float), key=lambda f: sympy.default_sort_key(f))
-    consts = tuple(sympy.Symbol(f"_c{k}") for k in range(len(floats)))
-    reps = dict(zip(floats, consts, strict=True))
-    return Parametrized(expr.xreplace(reps), consts, np.array([float(f) for f in floats]))
+    """Replaces every float *occurrence* of ``expr`` by a fresh symbol ``_c{k}``.
+
+    Equal floats in different places get different symbols (``2.0*sin(1.0*x) + 1.0*y`` has
+    three constants), so refitting never ties constants that merely start out equal.
+    """
+    consts: list[sympy.Symbol] = []
+    values: list[float] = []
+
+    def walk(e):
+        if isinstance(e, sympy.Float):
+            c = sympy.Symbol(f"_c{len(consts)}")
+            consts.append(c)
+            values.append(float(e))
+            return c
+        if not e.args:
+            return e
+        return e.func(*(walk(a) for a in e.args))
+
+    return Parametrized(walk(expr), tuple(consts), np.array(values, dtype=np.float64))
 
 
 def _lambdify(expr, symbols, consts):

@@ -21,6 +21,7 @@ from flax import nnx
 from symnet._refit import evaluate, refit, round_constants
 from symnet._sympy_utils import bounded_simplify, complexity
 from symnet._train import PopulationTrainer, TrainConfig, init_population
+from symnet._validation import check_names, check_X_y
 from symnet.layers._presets import PRESETS
 from symnet.pruning._masks import count_active
 
@@ -136,12 +137,11 @@ def discover(
     Returns:
       Candidates sorted by complexity, duplicates removed.
     """
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64).ravel()
+    X, y, w = check_X_y(X, y, sample_weight)
     n, d = X.shape
-    names = [f"x{i}" for i in range(d)] if names is None else list(names)
-    symbols = sympy.symbols(names, real=True)
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    names = check_names(names, d)
+    symbols = [sympy.Symbol(name, real=True) for name in names]
+    w = np.ones(n) if w is None else w
 
     k_split, k_init, k_train = jax.random.split(key, 3)
     perm = np.asarray(jax.random.permutation(k_split, n))

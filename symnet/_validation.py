@@ -1,0 +1,84 @@
+"""Input checks run in Python before anything is traced.
+
+Each check raises ``ValueError`` naming the parameter, what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_X_y", "check_names"]
+
+MIN_SAMPLES = 3
+
+
+def _as_float_array(a, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        kinds = getattr(a, "dtypes", None)
+        detail = f" (column dtypes: {dict(kinds)})" if kinds is not None else ""
+        raise ValueError(
+            f"`{name}` must be numeric; could not convert it to float{detail}: {err}"
+        ) from None
+    return arr
+
+
+def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validates a regression dataset; returns float64 ``X`` (n, d), ``y`` (n,), weights.
+
+    Raises:
+      ValueError: wrong dimensions, mismatched lengths, fewer than 3 samples, non-finite
+        values, non-numeric data, a constant target, or invalid sample weights.
+    """
+    X = _as_float_array(X, "X")
+    y = _as_float_array(y, "y")
+    if X.ndim != 2:
+        raise ValueError(
+            f"`X` must be 2-D with shape (n_samples, n_features), got shape {X.shape}; "
+            "reshape a single feature with X.reshape(-1, 1)."
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"`y` must be 1-D with shape (n_samples,), got shape {y.shape}.")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"`X` and `y` must have the same number of samples, got {X.shape[0]} and {y.shape[0]}."
+        )
+    if X.shape[0] < MIN_SAMPLES:
+        raise ValueError(f"At least {MIN_SAMPLES} samples are needed, got {X.shape[0]}.")
+    if X.shape[1] < 1:
+        raise ValueError("`X` must have at least one feature, got 0 columns.")
+    for name, arr in (("X", X), ("y", y)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = np.argwhere(bad)[0].tolist()
+            raise ValueError(
+                f"`{name}` must be finite, got {int(bad.sum())} NaN/inf value(s) "
+                f"(first at index {where})."
+            )
+    if np.ptp(y) == 0:
+        raise ValueError(f"`y` is constant (every value is {float(y[0])!r}); nothing to fit.")
+    w = None
+    if sample_weight is not None:
+        w = _as_float_array(sample_weight, "sample_weight")
+        if w.shape != y.shape:
+            raise ValueError(f"`sample_weight` must have shape {y.shape}, got {w.shape}.")
+        if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError("`sample_weight` must be finite, non-negative and not all zero.")
+    return X, y, w
+
+
+def check_names(names, n_features: int) -> list[str]:
+    """Validates variable names: one distinct non-empty string per feature."""
+    if names is None:
+        return [f"x{i}" for i in range(n_features)]
+    names = [str(n) for n in names]
+    if len(names) != n_features:
+        raise ValueError(
+            f"`names` must hold {n_features} names (one per column of X), got {len(names)}."
+        )
+    if len(set(names)) != len(names) or any(not n for n in names):
+        raise ValueError(f"`names` must be distinct and non-empty, got {names}.")
+    return names

@@ -1,0 +1,161 @@
+"""Refit, rounding, scoring, selection and the discover pipeline end to end."""
+
+import jax
+import numpy as np
+import pytest
+import sympy
+
+import symnet
+from symnet._refit import evaluate, parametrize
+
+x0, x1 = sympy.symbols("x0 x1", real=True)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.uniform(0.5, 3.0, (300, 2))
+
+
+def test_refit_recovers_constants(data):
+    y = 2.5 * np.sin(1.3 * data[:, 0]) + 0.7 * data[:, 1]
+    start = 2.0 * sympy.sin(1.0 * x0) + 1.0 * x1
+    expr, rss = symnet.refit(start, [x0, x1], data, y)
+    vals = sorted(float(f) for f in expr.atoms(sympy.Float))
+    np.testing.assert_allclose(vals, [0.7, 1.3, 2.5], rtol=1e-8)
+    assert rss < 1e-18
+
+
+def test_refit_never_worse_than_start(data):
+    y = np.exp(data[:, 0])
+    start = 1.0 * sympy.exp(1.0 * x0)
+    _, rss = symnet.refit(start, [x0, x1], data, y)
+    assert rss == 0.0
+
+
+def test_refit_respects_sample_weight(data):
+    y = 3.0 * data[:, 0]
+    y_bad = y.copy()
+    y_bad[:10] += 100.0  # outliers with zero weight must not move the fit
+    w = np.ones(len(y))
+    w[:10] = 0.0
+    expr, _ = symnet.refit(1.0 * x0, [x0, x1], data, y_bad, w)
+    np.testing.assert_allclose(float(expr.atoms(sympy.Float).pop()), 3.0, rtol=1e-10)
+
+
+def test_round_constants_snaps_what_the_data_cannot_distinguish(data):
+    y = data[:, 0] * data[:, 1] ** 2 / 2 + np.pi * data[:, 0]
+    noisy = 0.5000000001 * x0 * x1**2.0000000001 + 3.1415926 * x0
+    out = symnet.round_constants(noisy, [x0, x1], data, y)
+    assert sympy.simplify(out - (x0 * x1**2 / 2 + sympy.pi * x0)) == 0
+
+
+def test_round_constants_keeps_constants_the_data_pins_down(data):
+    y = 9.81 * data[:, 0] + 0.37 * data[:, 1]
+    expr = 9.81 * x0 + 0.37 * x1
+    out = symnet.round_constants(expr, [x0, x1], data, y)
+    assert out == expr
+
+
+def test_parametrize_roundtrip():
+    expr = 1.5 * sympy.sin(0.25 * x0) + x1**2.5
+    par = parametrize(expr)
+    assert len(par.consts) == 3
+    assert par.substitute() == expr
+
+
+def test_evaluate_marks_undefined_points_nan():
+    X = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    out = evaluate(sympy.log(x0), [x0, x1], X)
+    assert out[0] == 0.0 and np.isnan(out[1])
+
+
+@pytest.mark.parametrize(
+    ("model", "truth", "expected"),
+    [
+        (x0 * x1 + 3.0, x0 * x1, True),
+        (2.000001 * x0 * x1, x0 * x1, True),
+        (sympy.sin(x0) ** 2, 1 - sympy.cos(x0) ** 2, True),
+        (x0 * x1 + x0, x0 * x1, False),
+        (sympy.Float(2.0), x0 * x1, False),  # constants never solve
+        (sympy.nan, x0, False),
+    ],
+)
+def test_is_symbolic_solution(model, truth, expected):
+    assert symnet.is_symbolic_solution(model, truth) is expected
+
+
+def _cand(c, loss):
+    return symnet.Candidate(
+        expr=sympy.Integer(c), complexity=c, val_nmse=loss, train_nmse=loss, member=0
+    )
+
+
+def test_pareto_and_selection_rules():
+    cands = [_cand(1, 1.0), _cand(3, 0.1), _cand(4, 0.2), _cand(5, 1e-3), _cand(9, 9e-4)]
+    front = symnet.pareto_front(cands)
+    assert [c.complexity for c in front] == [1, 3, 5, 9]
+    assert front[symnet.select(front, "accuracy")].complexity == 9
+    # score: -dlog(loss)/dcomplexity, largest at 3 (log 10 / 2 = 1.15 vs log 100 / 2 = 2.3 at 5)
+    assert front[symnet.select(front, "score")].complexity == 5
+    # best: highest score among losses <= 1.5 * min (complexities 5 and 9)
+    assert front[symnet.select(front, "best")].complexity == 5
+    with pytest.raises(ValueError, match="model_selection"):
+        symnet.select(front, "fastest")
+    with pytest.raises(ValueError, match="empty"):
+        symnet.select([], "best")
+
+
+SMALL = symnet.SearchConfig(
+    n_restarts=4, sparsity=(3e-3, 1e-2), train=symnet.TrainConfig(steps=1500), max_candidates=8
+)
+
+
+def test_discover_recovers_a_product(data):
+    y = data[:, 0] * data[:, 1]
+    cands = symnet.discover(data, y, key=jax.random.key(0), config=SMALL, names=["a", "b"])
+    front = symnet.pareto_front(cands)
+    best = front[symnet.select(front, "best")]
+    a, b = sympy.symbols("a b", real=True)
+    assert symnet.is_symbolic_solution(best.expr, a * b)
+    assert best.val_nmse < 1e-12
+    assert {s.name for s in best.expr.free_symbols} == {"a", "b"}
+
+
+def test_discover_same_seed_same_result(data):
+    y = np.sin(data[:, 0]) + data[:, 1]
+    run = lambda: symnet.discover(data, y, key=jax.random.key(3), config=SMALL)  # noqa: E731
+    first, second = run(), run()
+    assert [sympy.srepr(c.expr) for c in first] == [sympy.srepr(c.expr) for c in second]
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.ones(5), np.arange(5.0), "`X` must be 2-D"),
+        (np.ones((5, 2)), np.arange(4.0), "same number of samples"),
+        (np.ones((2, 2)), np.arange(2.0), "At least 3 samples"),
+        (np.full((5, 1), np.nan), np.arange(5.0), "`X` must be finite"),
+        (np.ones((5, 1)), np.array([1, 2, np.inf, 4, 5.0]), "`y` must be finite"),
+        (np.ones((5, 1)), np.ones(5), "`y` is constant"),
+        (np.array([["a"], ["b"], ["c"]]), np.arange(3.0), "`X` must be numeric"),
+    ],
+)
+def test_discover_rejects_bad_input(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        symnet.discover(X, y, key=jax.random.key(0), config=SMALL)
+
+
+def test_discover_rejects_bad_names_and_weights(data):
+    y = data[:, 0]
+    with pytest.raises(ValueError, match="`names` must hold 2"):
+        symnet.discover(data, y, key=jax.random.key(0), names=["a"], config=SMALL)
+    with pytest.raises(ValueError, match="`sample_weight`"):
+        symnet.discover(data, y, key=jax.random.key(0), sample_weight=-np.ones(300), config=SMALL)
+
+
+def test_search_config_validation():
+    with pytest.raises(ValueError, match="`preset`"):
+        symnet.SearchConfig(preset="eqll")
+    with pytest.raises(ValueError, match="`validation_fraction`"):
+        symnet.SearchConfig(validation_fraction=1.0)
