@@ -23,7 +23,7 @@ from symnet._sympy_utils import bounded_simplify, complexity
 from symnet._train import PopulationTrainer, TrainConfig, init_population
 from symnet._validation import check_names, check_X_y
 from symnet.layers._presets import PRESETS
-from symnet.pruning._masks import count_active
+from symnet.pruning._masks import count_active, magnitude_masks
 
 __all__ = ["SearchConfig", "Candidate", "discover", "pareto_front", "select", "export_member"]
 
@@ -41,6 +41,8 @@ class SearchConfig:
       max_candidates: members exported and refit (best validation loss first).
       validation_fraction: share of samples held out for selection.
       simplify_seconds: time limit of each sympy simplification.
+      prune_thresholds: extra magnitude thresholds applied after training; each member at
+        each threshold is a candidate structure.
     """
 
     preset: str = "default"
@@ -51,6 +53,7 @@ class SearchConfig:
     max_candidates: int = 16
     validation_fraction: float = 0.25
     simplify_seconds: float = 2.0
+    prune_thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -160,10 +163,18 @@ def discover(
     state = trainer.run(state, X[tr], ys[tr], config.train.schedule(), config.train.steps, w[tr])
     state = trainer.finalize(state)
 
-    pred = np.asarray(trainer.predict(state, X[val]))[..., 0]
-    net_val = np.mean((pred - ys[val, 0]) ** 2, axis=1)
-    net_val = np.where(np.isfinite(net_val), net_val, np.inf)
-    active = np.asarray(count_active(state.params, state.masks, axis0=True))
+    # Every member at every extra pruning threshold is a variant; the float64 refit of the
+    # exported formula does the retraining, so variants cost only a forward pass here.
+    variants, losses, actives = [], [], []
+    for t in (0.0, *config.prune_thresholds):
+        masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(state.params, state.masks, t)
+        st = state._replace(masks=masks_t)
+        pred = np.asarray(trainer.predict(st, X[val]))[..., 0]
+        loss = np.mean((pred - ys[val, 0]) ** 2, axis=1)
+        losses.append(np.where(np.isfinite(loss), loss, np.inf))
+        actives.append(np.asarray(count_active(state.params, masks_t, axis0=True)))
+        variants.append(masks_t)
+    net_val, active = np.concatenate(losses), np.concatenate(actives)
     order = _shortlist(net_val, active, config.max_candidates)
 
     var_tr, var_val = float(np.var(y[tr])) or 1.0, float(np.var(y[val])) or 1.0
@@ -179,8 +190,9 @@ def discover(
 
     # Stage 1: export and refit every shortlisted member (cheap).
     raw = []
-    for i in order:
-        expr = export_member(graphdef, state.params, state.masks, int(i), symbols)
+    for v in order:
+        t_idx, i = divmod(int(v), size)
+        expr = export_member(graphdef, state.params, variants[t_idx], i, symbols)
         expr = sd * expr + mu
         if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             continue
