@@ -135,7 +135,7 @@ class SymbolicLayer(AbstractSymbolicLayer):
         w, b = self._weights()
         z = x @ w
         if b is not None:
-            z = z + b
+            z = z + b[None, :]
         outs, hinge = [], jnp.zeros((), z.dtype)
         col = 0
         for prim, count in self.groups:
@@ -151,7 +151,7 @@ class SymbolicLayer(AbstractSymbolicLayer):
             col += count * prim.arity
         y = jnp.concatenate(outs, axis=-1)
         if self.unit_gain:
-            y = y * self.gain[...]
+            y = y * self.gain[...][None, :]
         if self.skip:
             y = jnp.concatenate([y, x], axis=-1)
         return y, hinge
