@@ -36,6 +36,8 @@ def smoothed_l_half(w: jax.Array, a: float = 0.05) -> jax.Array:
 
     Below ``a``, ``|w|`` is replaced by ``-w**4/(8a**3) + 3w**2/(4a) + 3a/8``, which matches
     ``|w|`` in value and slope at ``|w| = a`` and is smooth at 0, so the gradient is finite.
+    The quartic only sees ``w`` below ``a`` (double ``where``), so large weights, whose
+    ``w**4`` would overflow, keep a finite gradient too.
 
     Example:
       >>> float(smoothed_l_half(jnp.array(0.25)))
@@ -43,7 +45,8 @@ def smoothed_l_half(w: jax.Array, a: float = 0.05) -> jax.Array:
     """
     aw = jnp.abs(w)
     small = aw < a
-    quartic = -(w**4) / (8 * a**3) + 3 * w**2 / (4 * a) + 3 * a / 8
+    ws = jnp.where(small, w, 0.0)
+    quartic = -(ws**4) / (8 * a**3) + 3 * ws**2 / (4 * a) + 3 * a / 8
     return jnp.sqrt(jnp.where(small, quartic, aw))
 
 
@@ -59,5 +62,7 @@ def sparsity_penalty(
     elif kind == "l05":
         terms = [jnp.sum(c * smoothed_l_half(w, a)) for w, c in weight_costs]
     else:
-        raise ValueError(f"`penalty` must be one of {sorted(PENALTIES)}, got {kind!r}.")
+        raise ValueError(
+            f"`kind` (TrainConfig.penalty) must be one of {sorted(PENALTIES)}, got {kind!r}."
+        )
     return sum(terms, jnp.zeros(()))

@@ -37,7 +37,8 @@ DIV_THRESHOLD = 1e-3
 LOG_EPS = 1e-3
 #: Upper clamp of exp (e**10 ~ 2.2e4 stays far from float32 overflow).
 EXP_CAP = 10.0
-#: Clamp of the polynomial primitives so that products stay finite in float32.
+#: Clamp of the arguments of square and mul and of the numerator of div, so that their
+#: values and gradients stay finite in float32 for every finite input.
 POLY_CAP = 1e9
 
 
@@ -65,15 +66,15 @@ class Primitive:
     probe: tuple[float, ...] = ()
 
     def __post_init__(self):
-        if self.arity not in (1, 2):
+        if type(self.arity) is not int or self.arity not in (1, 2):  # no bool, no float
             raise ValueError(f"`arity` must be 1 or 2, got {self.arity!r}.")
         if not self.name.isidentifier():
             raise ValueError(f"`name` must be a Python identifier, got {self.name!r}.")
         low, high = self.domain
         if not low < high:
             raise ValueError(f"`domain` must satisfy low < high, got {self.domain!r}.")
-        if self.complexity <= 0:
-            raise ValueError(f"`complexity` must be > 0, got {self.complexity!r}.")
+        if not (math.isfinite(self.complexity) and self.complexity > 0):
+            raise ValueError(f"`complexity` must be finite and > 0, got {self.complexity!r}.")
 
     def hinge(self, z: jax.Array) -> jax.Array:
         """Domain penalty of pre-activations `z` (for binary units: the second argument).
@@ -103,9 +104,11 @@ def protected_div(a: jax.Array, b: jax.Array) -> jax.Array:
     """EQL÷ division: ``a / b`` where ``b > θ``, else 0, with zero gradient there.
 
     The inner ``where`` keeps the unused branch finite, so no NaN reaches the gradient
-    (the double-``where`` trick).
+    (the double-``where`` trick). The numerator is clamped to ``±POLY_CAP`` (zero gradient
+    beyond), so ``|a / b| <= POLY_CAP / θ`` stays finite in float32.
     """
     ok = b > DIV_THRESHOLD
+    a = jnp.clip(a, -POLY_CAP, POLY_CAP)
     return jnp.where(ok, a / jnp.where(ok, b, 1.0), 0.0)
 
 
@@ -118,7 +121,7 @@ def _square(x):
 
 
 def _mul(a, b):
-    return a * b
+    return jnp.clip(a, -POLY_CAP, POLY_CAP) * jnp.clip(b, -POLY_CAP, POLY_CAP)
 
 
 def _sympy_identity(x):
@@ -208,6 +211,7 @@ _BUILTINS = (
         jax_fn=_mul,
         sympy_fn=_sympy_mul,
         complexity=2.0,
+        domain=(-POLY_CAP, POLY_CAP),
         probe=_grid(-5, 5),
     ),
     Primitive(
@@ -261,11 +265,18 @@ def check_primitive(prim: Primitive, *, rtol: float = 1e-4, atol: float = 1e-5) 
     probe = np.asarray(prim.probe, dtype=np.float64)
     if probe.size == 0:
         low, high = prim.domain
-        low = max(low, -3.0)
-        high = min(high, 3.0)
-        probe = np.linspace(low, high, 9)
+        lo, hi = max(low, -3.0), min(high, 3.0)
+        if lo >= hi:  # the domain lies outside [-3, 3]: probe its end nearest to it
+            lo, hi = (low, min(high, low + 6.0)) if low >= 3.0 else (max(low, high - 6.0), high)
+        probe = np.linspace(lo, hi, 9)
     args_sym = sympy.symbols(f"a0:{prim.arity}")
-    expr = prim.sympy_fn(*args_sym)
+    try:
+        expr = prim.sympy_fn(*args_sym)
+    except TypeError as err:
+        raise ValueError(
+            f"Primitive {prim.name!r}: calling sympy_fn with {prim.arity} argument(s) failed "
+            f"({err}); check `arity`."
+        ) from None
     numpy_fn = sympy.lambdify(args_sym, expr, modules="numpy")
     if prim.arity == 1:
         grids = (probe,)
@@ -274,7 +285,14 @@ def check_primitive(prim: Primitive, *, rtol: float = 1e-4, atol: float = 1e-5) 
         grids = (a.ravel(), b.ravel())
     with np.errstate(all="ignore"):
         expected = np.broadcast_to(np.asarray(numpy_fn(*grids), dtype=np.float64), grids[0].shape)
-    got = np.asarray(prim.jax_fn(*(jnp.asarray(g, jnp.float32) for g in grids)), np.float64)
+    try:
+        got = prim.jax_fn(*(jnp.asarray(g, jnp.float32) for g in grids))
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"Primitive {prim.name!r}: calling jax_fn with {prim.arity} argument(s) failed "
+            f"({err}); check `arity`."
+        ) from None
+    got = np.asarray(got, np.float64)
     bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
     if got.shape != expected.shape or bad.any():
         i = int(np.argmax(bad)) if got.shape == expected.shape else 0
@@ -309,12 +327,12 @@ def register_primitive(
       >>> p.name
       'cube'
     """
+    if name in {p.name for p in _BUILTINS}:
+        raise ValueError(f"`name` {name!r} is a built-in primitive and cannot be replaced.")
     if name in _REGISTRY and not overwrite:
         raise ValueError(
             f"Primitive {name!r} is already registered; pass overwrite=True to replace it."
         )
-    if name in {p.name for p in _BUILTINS}:
-        raise ValueError(f"`name` {name!r} is a built-in primitive and cannot be replaced.")
     prim = Primitive(
         name=name,
         arity=arity,
