@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
@@ -41,6 +42,7 @@ class SearchConfig:
       max_candidates: members exported and refit (best validation loss first).
       validation_fraction: share of samples held out for selection.
       simplify_seconds: time limit of each sympy simplification.
+      chunk_steps: training steps per compiled call between budget checks.
       prune_thresholds: extra magnitude thresholds applied after training; each member at
         each threshold is a candidate structure.
     """
@@ -54,6 +56,7 @@ class SearchConfig:
     validation_fraction: float = 0.25
     simplify_seconds: float = 2.0
     prune_thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
+    chunk_steps: int = 500
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -130,6 +133,8 @@ def discover(
     names: Sequence[str] | None = None,
     config: SearchConfig = SearchConfig(),
     sample_weight: np.ndarray | None = None,
+    deadline: float | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> list[Candidate]:
     """Trains a population on ``(X, y)`` and returns refit candidate formulas.
 
@@ -137,9 +142,18 @@ def discover(
       X: inputs, shape (n, d), finite. y: target, shape (n,), finite, not constant.
       key: PRNG key (split, validation, initialisation and minibatches derive from it).
       names: variable names (default ``x0, x1, ...``).
+      deadline: a ``time.monotonic()`` value; training stops at the next chunk boundary
+        after it and extraction after the current candidate (at least one is refit).
+      progress: called as ``progress(stage, fraction_done)``.
     Returns:
-      Candidates sorted by complexity, duplicates removed.
+      Candidates sorted by complexity, duplicates removed. The constant and the linear
+      least-squares fit are always among them.
     """
+    report = progress or (lambda stage, frac: None)
+
+    def late():
+        return deadline is not None and time.monotonic() > deadline
+
     X, y, w = check_X_y(X, y, sample_weight)
     n, d = X.shape
     names = check_names(names, d)
@@ -160,7 +174,13 @@ def discover(
     trainer = PopulationTrainer(graphdef, config.train)
     lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
     state = trainer.init(params, masks, lam, k_train)
-    state = trainer.run(state, X[tr], ys[tr], config.train.schedule(), config.train.steps, w[tr])
+    schedule, total = config.train.schedule(), config.train.steps
+    done = 0
+    while done < total and not late():  # chunks: same compiled program, checked budget
+        n_steps = min(config.chunk_steps, total - done)
+        state = trainer.run(state, X[tr], ys[tr], schedule, n_steps, w[tr])
+        done += n_steps
+        report("train", done / total)
     state = trainer.finalize(state)
 
     # Every member at every extra pruning threshold is a variant; the float64 refit of the
@@ -189,8 +209,11 @@ def discover(
         )
 
     # Stage 1: export and refit every shortlisted member (cheap).
-    raw = []
-    for v in order:
+    raw = [scored(e, -1) for e in _baselines(X[tr], y[tr], w[tr], symbols)]
+    for k, v in enumerate(order):
+        if k > 0 and late():
+            break
+        report("extract", k / max(len(order), 1))
         t_idx, i = divmod(int(v), size)
         expr = export_member(graphdef, state.params, variants[t_idx], i, symbols)
         expr = sd * expr + mu
@@ -201,6 +224,9 @@ def discover(
     # Stage 2: simplify and round only what is on the (complexity, loss) front.
     out, seen = [], set()
     for cand in pareto_front(raw):
+        if late():
+            out.append(cand)
+            continue
         expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds)
         for c in (cand, scored(expr, cand.member)):
             key_ = sympy.srepr(c.expr)
@@ -208,6 +234,15 @@ def discover(
                 seen.add(key_)
                 out.append(c)
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
+
+
+def _baselines(X, y, w, symbols) -> list[sympy.Expr]:
+    """The weighted mean and the weighted linear least-squares fit."""
+    mean = float(np.average(y, weights=w))
+    A = np.column_stack([X, np.ones(len(y))]) * np.sqrt(w)[:, None]
+    coef, *_ = np.linalg.lstsq(A, y * np.sqrt(w), rcond=None)
+    linear = sympy.Add(*(sympy.Float(c) * s for c, s in zip(coef[:-1], symbols, strict=True)))
+    return [sympy.Float(mean), linear + sympy.Float(coef[-1])]
 
 
 def _shortlist(loss: np.ndarray, active: np.ndarray, k: int) -> list[int]:
