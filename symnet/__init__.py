@@ -34,3 +34,4 @@ from symnet.layers import SymbolicLayer as SymbolicLayer
 from symnet.layers import SymbolicNetwork as SymbolicNetwork
 
 __version__ = "0.1.0"
+from symnet._estimator import SymbolicRegressor as SymbolicRegressor  # noqa: E402

@@ -19,6 +19,7 @@ and at step ``freeze_at`` every weight with ``|w| <= threshold`` is masked for g
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -81,8 +82,14 @@ class TrainConfig:
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"`batch_size` must be None or >= 1, got {self.batch_size!r}.")
-        if self.learning_rate <= 0:
-            raise ValueError(f"`learning_rate` must be > 0, got {self.learning_rate!r}.")
+        for name in ("learning_rate", "clip_norm", "l05_a"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"`{name}` must be finite and > 0, got {v!r}.")
+        for name in ("threshold", "domain_weight", "finetune_lr_scale"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"`{name}` must be finite and >= 0, got {v!r}.")
 
     def schedule(self) -> Schedule:
         """The phase schedule implied by these settings."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_X_y", "check_names"]
+__all__ = ["check_X", "check_X_y", "check_names"]
 
 MIN_SAMPLES = 3
 
@@ -24,6 +24,28 @@ def _as_float_array(a, name: str) -> np.ndarray:
     return arr
 
 
+def check_X(X, name: str = "X") -> np.ndarray:
+    """Validates a 2-D finite numeric input; returns it as float64."""
+    X = _as_float_array(X, name)
+    if X.ndim != 2:
+        raise ValueError(
+            f"`{name}` must be 2-D with shape (n_samples, n_features), got shape {X.shape}; "
+            "reshape a single feature with X.reshape(-1, 1)."
+        )
+    _check_finite(X, name)
+    return X
+
+
+def _check_finite(arr, name):
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = np.argwhere(bad)[0].tolist()
+        raise ValueError(
+            f"`{name}` must be finite, got {int(bad.sum())} NaN/inf value(s) "
+            f"(first at index {where})."
+        )
+
+
 def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Validates a regression dataset; returns float64 ``X`` (n, d), ``y`` (n,), weights.
 
@@ -31,13 +53,8 @@ def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndar
       ValueError: wrong dimensions, mismatched lengths, fewer than 3 samples, non-finite
         values, non-numeric data, a constant target, or invalid sample weights.
     """
-    X = _as_float_array(X, "X")
+    X = check_X(X)
     y = _as_float_array(y, "y")
-    if X.ndim != 2:
-        raise ValueError(
-            f"`X` must be 2-D with shape (n_samples, n_features), got shape {X.shape}; "
-            "reshape a single feature with X.reshape(-1, 1)."
-        )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -50,14 +67,7 @@ def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndar
         raise ValueError(f"At least {MIN_SAMPLES} samples are needed, got {X.shape[0]}.")
     if X.shape[1] < 1:
         raise ValueError("`X` must have at least one feature, got 0 columns.")
-    for name, arr in (("X", X), ("y", y)):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            where = np.argwhere(bad)[0].tolist()
-            raise ValueError(
-                f"`{name}` must be finite, got {int(bad.sum())} NaN/inf value(s) "
-                f"(first at index {where})."
-            )
+    _check_finite(y, "y")
     if np.ptp(y) == 0:
         raise ValueError(f"`y` is constant (every value is {float(y[0])!r}); nothing to fit.")
     w = None

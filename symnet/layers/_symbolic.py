@@ -33,13 +33,25 @@ def _float(v) -> sympy.Float:
 
 
 def _apply(prim: Primitive, args: list[sympy.Expr]) -> sympy.Expr:
-    """``prim`` on symbolic ``args``; constant arguments are folded with the *protected*
-    JAX function, so a unit whose inputs were pruned exports the value the network computes
-    (e.g. ``log`` of a pre-activation stuck below its domain gives ``log(eps)``, not ``zoo``).
+    """``prim`` on symbolic ``args``, reproducing the *protected* JAX function.
+
+    Constant arguments are folded with ``jax_fn``, so a unit whose inputs were pruned
+    exports the value the network computes (``log`` of a pre-activation stuck below its
+    domain gives ``log(eps)``, not ``zoo``). A binary unit whose second argument is a
+    constant outside the domain exports 0 when ``jax_fn`` is 0 there whatever the first
+    argument (protected division), else the formula at the clamped constant.
     """
     if all(a.is_number for a in args):
         vals = [jnp.asarray(float(a), jnp.float32) for a in args]
         return _float(prim.jax_fn(*vals))
+    if prim.arity == 2 and args[1].is_number:
+        b = float(args[1])
+        low, high = prim.domain
+        if not low < b < high:
+            probe = jnp.asarray([-2.0, -0.5, 0.5, 3.0], jnp.float32)
+            if not np.any(np.asarray(prim.jax_fn(probe, jnp.full_like(probe, b)))):
+                return sympy.Integer(0)
+            return prim.sympy_fn(args[0], _float(min(max(b, low), high)))
     return prim.sympy_fn(*args)
 
 

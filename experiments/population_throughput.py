@@ -1,0 +1,161 @@
+"""Training throughput of the population trainer for populations of 1, 8 and 64 networks.
+
+For each preset (symnet's default network and EQL, both on 2 inputs) and population size:
+1000 points, full batch, the default `TrainConfig` schedule shortened to `--steps` steps. The
+first `run` call of `--steps` steps includes tracing and compilation; a second call of the
+same `--steps` steps from the same initial state runs the compiled program only. Reports
+steps/s = steps / (second-call time) and member-steps/s = population * steps/s, and writes a
+markdown table.
+
+    .venv/bin/python experiments/population_throughput.py [--steps 200] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import functools
+import os
+import platform
+import sys
+import time
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import symnet
+from symnet import PopulationTrainer, TrainConfig, init_population
+from symnet.layers import default_network, eql
+
+PRESETS = {
+    "default_network": functools.partial(default_network, 2),
+    "eql": functools.partial(eql, 2),
+}
+POPULATIONS = (1, 8, 64)
+N_POINTS = 1000
+
+
+def make_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ U(0.5, 3)^2 (inside every primitive's domain), y = x0*x1 + sin(x1), standardised."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.5, 3.0, (N_POINTS, 2)).astype(np.float32)
+    y = x[:, 0] * x[:, 1] + np.sin(x[:, 1])
+    y = ((y - y.mean()) / y.std())[:, None].astype(np.float32)
+    return x, y
+
+
+def measure(model_fn, population: int, steps: int, seed: int, x, y) -> dict:
+    """Times a first (compile + run) and a second (run only) call of `steps` steps."""
+    config = TrainConfig(steps=steps)
+    graphdef, params, masks = init_population(model_fn, jax.random.key(seed), population)
+    trainer = PopulationTrainer(graphdef, config)
+    lam = np.geomspace(1e-3, 3e-2, population).astype(np.float32)
+    state = trainer.init(params, masks, lam, jax.random.key(seed + 1))
+    schedule = config.schedule()
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    jax.block_until_ready((state, x, y, schedule))
+
+    t0 = time.perf_counter()
+    first = jax.block_until_ready(trainer.run(state, x, y, schedule, steps))
+    t1 = time.perf_counter()
+    second = jax.block_until_ready(trainer.run(state, x, y, schedule, steps))
+    t2 = time.perf_counter()
+    if trainer.n_traces != 1:
+        raise RuntimeError(f"expected one trace, got {trainer.n_traces}")
+    for a, b in zip(jax.tree.leaves(first.params), jax.tree.leaves(second.params), strict=True):
+        if not np.array_equal(np.asarray(a), np.asarray(b)):
+            raise RuntimeError("the second call did not repeat the first")
+    n_params = sum(int(np.prod(a.shape[1:])) for a in jax.tree.leaves(params))
+    second_s = t2 - t1
+    return {
+        "population": population,
+        "params": n_params,
+        "first_s": t1 - t0,
+        "second_s": second_s,
+        "compile_s": (t1 - t0) - second_s,
+        "steps_per_s": steps / second_s,
+        "member_steps_per_s": population * steps / second_s,
+        "median_mse": float(np.median(np.asarray(second.loss))),
+    }
+
+
+def write_report(path: str, args, argv: list[str], rows: list[dict]) -> None:
+    cmd = " ".join([".venv/bin/python", "experiments/population_throughput.py", *argv])
+    with open(path, "w") as f:
+        f.write("# Population trainer throughput\n\n")
+        f.write(f"Command: `{cmd}`  \n")
+        f.write(f"Date: {datetime.date.today()}; seed {args.seed}  \n")
+        f.write(
+            f"Versions: symnet {symnet.__version__}, jax {jax.__version__}, flax "
+            f"{flax.__version__}, optax {optax.__version__}, numpy {np.__version__}, python "
+            f"{platform.python_version()}  \n"
+        )
+        f.write(
+            f"Machine: {platform.platform()}, {platform.machine()}, os.cpu_count() = "
+            f"{os.cpu_count()}, jax.devices() = {jax.devices()}  \n"
+        )
+        f.write(
+            f"Workload: {N_POINTS} points, 2 inputs, full batch, `TrainConfig(steps="
+            f"{args.steps})` schedule (warm-up, sparsify, freeze, fine-tune), float32, "
+            "sparsity strengths geometric in [1e-3, 3e-2] across members; y standardised "
+            "(the last column is the training MSE of the last step, a sanity check only).\n\n"
+        )
+        f.write(
+            "Timing: *first call* = `trainer.run(state, ..., n_steps)` including trace and "
+            "XLA compilation; *second call* = the same call again from the same state "
+            "(compiled program only; results are checked to be bitwise equal); *compile* = "
+            "first - second. steps/s = steps / second call; member-steps/s = population x "
+            "steps/s. Wall-clock times with `jax.block_until_ready`, one measurement each, on "
+            "a machine shared with other jobs, so expect run-to-run noise of tens of percent."
+            "\n\n"
+        )
+        f.write(
+            "| preset | population | params / member | first call (s) | compile (s) | "
+            "second call (s) | steps/s | member-steps/s | median last-step MSE |\n"
+        )
+        f.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+        for r in rows:
+            f.write(
+                f"| {r['preset']} | {r['population']} | {r['params']} | {r['first_s']:.2f} | "
+                f"{r['compile_s']:.2f} | {r['second_s']:.3f} | {r['steps_per_s']:.0f} | "
+                f"{r['member_steps_per_s']:.0f} | {r['median_mse']:.3g} |\n"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=200, help="steps per timed call")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--out",
+        default=os.path.join(os.path.dirname(__file__), "results"),
+        help="directory of the markdown report",
+    )
+    args = ap.parse_args(argv)
+    if args.steps < 1:
+        ap.error(f"--steps must be >= 1, got {args.steps}")
+    x, y = make_data(args.seed)
+    rows = []
+    for name, model_fn in PRESETS.items():
+        for population in POPULATIONS:
+            row = {"preset": name, **measure(model_fn, population, args.steps, args.seed, x, y)}
+            rows.append(row)
+            print(
+                f"{name:>16} pop={population:>3}  first {row['first_s']:6.2f}s  second "
+                f"{row['second_s']:6.3f}s  {row['steps_per_s']:8.0f} steps/s  "
+                f"{row['member_steps_per_s']:9.0f} member-steps/s",
+                flush=True,
+            )
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "population_throughput.md")
+    write_report(path, args, argv, rows)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

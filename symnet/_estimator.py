@@ -1,0 +1,300 @@
+"""``SymbolicRegressor``: the scikit-learn front door over :func:`symnet.discover`.
+
+The estimator is a thin facade: ``__init__`` stores settings, ``fit`` validates, builds a
+:class:`~symnet.SearchConfig` and calls :func:`~symnet.discover` once per output, then keeps
+the Pareto front of each output as a DataFrame (``equations_``). Its fitted state is plain
+data (sympy expressions, arrays, a DataFrame): it pickles.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import jax
+import numpy as np
+import pandas as pd
+import sympy
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from symnet._refit import evaluate, parametrize
+from symnet._search import SearchConfig, discover, pareto_front, select
+from symnet._train import TrainConfig
+from symnet._validation import check_X, check_X_y
+
+__all__ = ["SymbolicRegressor"]
+
+SELECTION_RULES = ("accuracy", "best", "score")
+
+
+def _seed(random_state) -> int:
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**31))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    if isinstance(random_state, (int, np.integer)) and random_state >= 0:
+        return int(random_state)
+    raise ValueError(
+        f"`random_state` must be None, a non-negative int or a numpy RandomState/Generator, "
+        f"got {random_state!r}."
+    )
+
+
+def _feature_names(X, variable_names, n_features):
+    if variable_names is not None:
+        names = [str(v) for v in variable_names]
+    elif hasattr(X, "columns"):
+        names = [str(c) for c in X.columns]
+    else:
+        names = [f"x{i}" for i in range(n_features)]
+    if len(names) != n_features:
+        raise ValueError(
+            f"`variable_names` must hold {n_features} names, one per column of X, "
+            f"got {len(names)}."
+        )
+    if len(set(names)) != n_features or any(not n for n in names):
+        raise ValueError(f"`variable_names` must be distinct and non-empty, got {names}.")
+    return names
+
+
+class SymbolicRegressor(RegressorMixin, BaseEstimator):
+    """Symbolic regression with a population of differentiable symbolic networks.
+
+    Args:
+      preset: network architecture, a key of :data:`symnet.layers.PRESETS`.
+      width: units per primitive group.
+      n_restarts: independent initialisations per sparsity strength.
+      sparsity: sparsity-penalty strengths (a population axis).
+      steps: training steps (warm-up 1/4, sparsify 1/2, fine-tune 1/4).
+      learning_rate: Adam step size.
+      batch_size: minibatch size; None for full batch.
+      max_candidates: network structures exported and refit per output.
+      validation_fraction: share of samples held out to choose among formulas.
+      model_selection: "best" (default), "accuracy" or "score", as in PySR.
+      max_time: wall-clock budget of ``fit`` in seconds (None: unlimited).
+      random_state: seed; the same seed gives the same formulas on the same machine.
+
+    Attributes:
+      equations_: DataFrame of the Pareto front (one row per complexity), or a list of
+        them for multi-output ``y``. Columns: complexity, loss (validation MSE), score,
+        equation, sympy_format.
+      selection_: index of the selected row (a list for multi-output).
+      feature_names_in_: variable names (DataFrame columns or ``x0, x1, ...``).
+
+    Example:
+      >>> import numpy as np
+      >>> X = np.random.default_rng(0).uniform(1, 3, (200, 2))
+      >>> model = SymbolicRegressor(steps=1500, n_restarts=4, random_state=0)
+      >>> model.fit(X, X[:, 0] * X[:, 1]).sympy()
+      x0*x1
+    """
+
+    def __init__(
+        self,
+        *,
+        preset: str = "default",
+        width: int = 2,
+        n_restarts: int = 8,
+        sparsity: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2),
+        steps: int = 3000,
+        learning_rate: float = 1e-2,
+        batch_size: int | None = None,
+        max_candidates: int = 16,
+        validation_fraction: float = 0.25,
+        model_selection: str = "best",
+        max_time: float | None = None,
+        random_state=None,
+    ):
+        self.preset = preset
+        self.width = width
+        self.n_restarts = n_restarts
+        self.sparsity = sparsity
+        self.steps = steps
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_candidates = max_candidates
+        self.validation_fraction = validation_fraction
+        self.model_selection = model_selection
+        self.max_time = max_time
+        self.random_state = random_state
+
+    # -- configuration ----------------------------------------------------------------------
+    def _search_config(self) -> SearchConfig:
+        if self.model_selection not in SELECTION_RULES:
+            raise ValueError(
+                f"`model_selection` must be one of {SELECTION_RULES}, got "
+                f"{self.model_selection!r}."
+            )
+        if self.max_time is not None and not (
+            isinstance(self.max_time, (int, float)) and self.max_time > 0
+        ):
+            raise ValueError(
+                f"`max_time` must be None or a positive number, got {self.max_time!r}."
+            )
+        train = TrainConfig(
+            steps=self.steps, learning_rate=self.learning_rate, batch_size=self.batch_size
+        )
+        return SearchConfig(
+            preset=self.preset,
+            width=self.width,
+            n_restarts=self.n_restarts,
+            sparsity=tuple(float(s) for s in np.atleast_1d(self.sparsity)),
+            train=train,
+            max_candidates=self.max_candidates,
+            validation_fraction=self.validation_fraction,
+        )
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, *, variable_names=None):
+        """Searches formulas for ``y`` (n,) or (n, k) from ``X`` (n, d); returns ``self``."""
+        config = self._search_config()
+        seed = _seed(self.random_state)
+        deadline = None if self.max_time is None else time.monotonic() + float(self.max_time)
+        X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
+        y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+            targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
+        else:
+            targets = [y_arr]
+        checked = [check_X_y(X_arr, t, sample_weight) for t in targets]
+        n_features = checked[0][0].shape[1]
+        names = _feature_names(X, variable_names, n_features)
+        internal = [f"x{i}" for i in range(n_features)]
+        self._internal_symbols = [sympy.Symbol(n, real=True) for n in internal]
+        self._user_symbols = [sympy.Symbol(n, real=True) for n in names]
+        fronts, selections, exprs = [], [], []
+        key = jax.random.key(seed)
+        for k, (Xc, yc, wc) in enumerate(checked):
+            sub = jax.random.fold_in(key, k)
+            out_deadline = None
+            if deadline is not None:  # split what is left evenly over remaining outputs
+                out_deadline = time.monotonic() + (deadline - time.monotonic()) / (
+                    len(checked) - k
+                )
+            cands = discover(
+                Xc,
+                yc,
+                key=sub,
+                names=internal,
+                config=config,
+                sample_weight=wc,
+                deadline=out_deadline,
+            )
+            front = pareto_front(cands)
+            var = float(np.var(yc))
+            fronts.append(self._table(front, var))
+            selections.append(select(front, self.model_selection))
+            exprs.append([c.expr for c in front])
+        self.n_features_in_ = n_features
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.n_outputs_ = len(checked)
+        self._exprs = exprs
+        self.equations_ = fronts[0] if len(fronts) == 1 else fronts
+        self.selection_ = selections[0] if len(fronts) == 1 else selections
+        self.random_seed_ = seed
+        return self
+
+    def _to_user(self, expr):
+        return expr.xreplace(dict(zip(self._internal_symbols, self._user_symbols, strict=True)))
+
+    def _table(self, front, var):
+        rows = []
+        prev = None
+        for c in front:
+            loss = c.val_nmse * var
+            score = 0.0
+            if prev is not None and math.isfinite(loss) and loss > 0 and prev[1] > 0:
+                score = -(math.log(loss) - math.log(prev[1])) / max(c.complexity - prev[0], 1)
+            user = self._to_user(c.expr)
+            rows.append(
+                {
+                    "complexity": c.complexity,
+                    "loss": loss,
+                    "score": score,
+                    "equation": str(user),
+                    "sympy_format": user,
+                }
+            )
+            prev = (c.complexity, loss)
+        return pd.DataFrame(rows)
+
+    # -- access ----------------------------------------------------------------------------
+    def _pick(self, index, output):
+        check_is_fitted(self, "equations_")
+        if self.n_outputs_ > 1 and output is None:
+            raise ValueError(
+                f"`output` must be given for a multi-output model (0..{self.n_outputs_ - 1})."
+            )
+        output = 0 if output is None else output
+        if not 0 <= output < self.n_outputs_:
+            raise ValueError(f"`output` must be in 0..{self.n_outputs_ - 1}, got {output!r}.")
+        exprs = self._exprs[output]
+        sel = self.selection_ if self.n_outputs_ == 1 else self.selection_[output]
+        index = sel if index is None else index
+        if not -len(exprs) <= index < len(exprs):
+            raise ValueError(f"`index` must be in 0..{len(exprs) - 1}, got {index!r}.")
+        return exprs[index]
+
+    def sympy(self, index: int | None = None, output: int | None = None) -> sympy.Expr:
+        """The selected (or ``index``-th) formula over the user's variable names."""
+        return self._to_user(self._pick(index, output))
+
+    def latex(self, index: int | None = None, output: int | None = None) -> str:
+        """LaTeX of :meth:`sympy`."""
+        return sympy.latex(self.sympy(index, output))
+
+    def jax(self, index: int | None = None, output: int | None = None) -> dict:
+        """``{"callable": f(X, params), "parameters": params}``: a pure, jittable function
+        of ``X`` (n, d) and the formula's constants (PySR's convention)."""
+        par = parametrize(self._pick(index, output))
+        fn = sympy.lambdify([*self._internal_symbols, *par.consts], par.expr, modules="jax")
+        n = len(self._internal_symbols)
+
+        def f(X, params):
+            X = jax.numpy.asarray(X)
+            out = fn(*(X[:, i] for i in range(n)), *(params[k] for k in range(len(par.consts))))
+            return jax.numpy.broadcast_to(out, X.shape[:1])
+
+        return {"callable": f, "parameters": jax.numpy.asarray(par.values)}
+
+    def numpy(self, index: int | None = None, output: int | None = None):
+        """A NumPy callable ``f(X) -> (n,)`` for the formula."""
+        expr = self._pick(index, output)
+        symbols = self._internal_symbols
+        return lambda X: evaluate(expr, symbols, np.asarray(X, np.float64))
+
+    def predict(self, X, index: int | None = None) -> np.ndarray:
+        """Predictions of the selected formula(s): shape (n,) or (n, n_outputs)."""
+        check_is_fitted(self, "equations_")
+        X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
+        X_arr = check_X(X_arr)
+        if X_arr.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"`X` must have {self.n_features_in_} features, got {X_arr.shape[1]}."
+            )
+        outs = [
+            evaluate(self._pick(index, k), self._internal_symbols, X_arr)
+            for k in range(self.n_outputs_)
+        ]
+        return outs[0] if self.n_outputs_ == 1 else np.column_stack(outs)
+
+    def __str__(self) -> str:
+        if not hasattr(self, "equations_"):
+            return repr(self)
+        tables = self.equations_ if self.n_outputs_ > 1 else [self.equations_]
+        sels = self.selection_ if self.n_outputs_ > 1 else [self.selection_]
+        parts = []
+        for k, (table, sel) in enumerate(zip(tables, sels, strict=True)):
+            head = f"output {k}:\n" if self.n_outputs_ > 1 else ""
+            lines = [f"{'':2} {'complexity':>10} {'loss':>12} {'score':>9}  equation"]
+            for i, row in table.iterrows():
+                mark = ">>" if i == sel else "  "
+                lines.append(
+                    f"{mark} {row['complexity']:>10} {row['loss']:>12.4g} {row['score']:>9.3g}"
+                    f"  {row['equation']}"
+                )
+            parts.append(head + "\n".join(lines))
+        return "\n\n".join(parts)
