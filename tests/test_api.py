@@ -55,7 +55,6 @@ def test_layers_names():
         "PRESETS",
         "SymbolicLayer",
         "SymbolicNetwork",
-    "SymbolicRegressor",
         "UnitSpec",
         "default_network",
         "eql",
