@@ -8,6 +8,7 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -18,6 +19,7 @@ import sympy
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from symnet import _persist
 from symnet._refit import evaluate, parametrize
 from symnet._search import SearchConfig, discover, pareto_front, select
 from symnet._train import TrainConfig
@@ -60,6 +62,25 @@ def _feature_names(X, variable_names, n_features):
     return names
 
 
+@contextlib.contextmanager
+def _progress(verbose: int, label: str):
+    """A rich progress bar fed by ``discover``'s callback; a no-op when silent."""
+    if not verbose:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks = {}
+
+        def cb(stage, frac):
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"{label}: {stage}", total=1.0)
+            bar.update(tasks[stage], completed=frac)
+
+        yield cb
+
+
 class SymbolicRegressor(RegressorMixin, BaseEstimator):
     """Symbolic regression with a population of differentiable symbolic networks.
 
@@ -76,6 +97,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
       max_time: wall-clock budget of ``fit`` in seconds (None: unlimited).
       random_state: seed; the same seed gives the same formulas on the same machine.
+      verbose: 0 is silent; 1 shows a progress bar (rich; works in notebooks too).
 
     Attributes:
       equations_: DataFrame of the Pareto front (one row per complexity), or a list of
@@ -107,6 +129,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         model_selection: str = "best",
         max_time: float | None = None,
         random_state=None,
+        verbose: int = 0,
     ):
         self.preset = preset
         self.width = width
@@ -120,6 +143,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.model_selection = model_selection
         self.max_time = max_time
         self.random_state = random_state
+        self.verbose = verbose
 
     # -- configuration ----------------------------------------------------------------------
     def _search_config(self) -> SearchConfig:
@@ -148,9 +172,21 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         )
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, *, variable_names=None):
-        """Searches formulas for ``y`` (n,) or (n, k) from ``X`` (n, d); returns ``self``."""
+    def fit(self, X, y, sample_weight=None, *, variable_names=None, run_dir=None):
+        """Searches formulas for ``y`` (n,) or (n, k) from ``X`` (n, d); returns ``self``.
+
+        Args:
+          X: array or DataFrame (its columns become the variable names).
+          y: target(s); a 2-D ``y`` gets one formula per column.
+          sample_weight: non-negative weights (n,), used in training, refits and selection.
+          variable_names: names overriding the DataFrame columns.
+          run_dir: if given, a new (or empty) directory receiving the equations CSV, the
+            selected formula, metadata and the pickled model; an existing run is never
+            overwritten.
+        """
         config = self._search_config()
+        if run_dir is not None:
+            _persist.check_new_run_dir(run_dir)
         seed = _seed(self.random_state)
         deadline = None if self.max_time is None else time.monotonic() + float(self.max_time)
         X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
@@ -195,7 +231,14 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
         self.selection_ = selections[0] if len(fronts) == 1 else selections
         self.random_seed_ = seed
+        if run_dir is not None:
+            _persist.write_run(self, run_dir)
         return self
+
+    @classmethod
+    def from_file(cls, run_dir) -> SymbolicRegressor:
+        """Restores a model saved by ``fit(..., run_dir=...)``."""
+        return _persist.read_run(run_dir)
 
     def _to_user(self, expr):
         return expr.xreplace(dict(zip(self._internal_symbols, self._user_symbols, strict=True)))

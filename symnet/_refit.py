@@ -167,10 +167,8 @@ def _candidates(v: float) -> list[sympy.Expr]:
         fr = Fraction(round(v / math.pi * den), den)
         if fr != 0:
             out.append(sympy.Rational(fr.numerator, fr.denominator) * sympy.pi)
-    if v != 0:
-        inv = Fraction(round(1 / v)) if abs(1 / v) >= 1 else None
-        if inv:
-            out.append(sympy.Rational(1, int(inv)))
+    if v != 0 and 1 <= abs(1 / v) <= 12:
+        out.append(sympy.Rational(1, int(round(1 / v))))
     seen, uniq = set(), []
     for cand in out:
         cv = float(cand)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from importlib import resources
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from symnet._estimator import SymbolicRegressor
 from symnet._scoring import is_symbolic_solution
 from symnet._search import SearchConfig, discover, pareto_front, select
 
@@ -67,6 +69,99 @@ def demo(seed: int = typer.Option(0, help="Random seed.")) -> None:
     console.print(f"Ground truth: {DEMO_TARGET} = {truth}; equivalent: {'yes' if ok else 'no'}")
     if not ok:
         raise typer.Exit(code=1)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        _fail(f"data file {str(path)!r} does not exist.")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        _fail(f"could not read {str(path)!r} as CSV: {err}")
+
+
+def _numeric(df: pd.DataFrame, columns, path) -> None:
+    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        _fail(f"column(s) {bad} of {str(path)!r} are not numeric.")
+
+
+@app.command()
+def fit(
+    data: Path = typer.Argument(..., help="CSV file with a header row."),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    time_budget: float = typer.Option(None, "--time", help="Wall-clock budget in seconds."),
+    run_dir: Path = typer.Option(None, "--run-dir", help="New directory for the results."),
+    seed: int = typer.Option(0, help="Random seed."),
+    selection: str = typer.Option("best", help="Model selection: best, accuracy or score."),
+) -> None:
+    """Fits formulas for TARGET from the other columns and prints the Pareto front."""
+    df = _read_csv(data)
+    if target not in df.columns:
+        _fail(f"column {target!r} not in {str(data)!r}; columns are {list(df.columns)}.")
+    features = [c for c in df.columns if c != target]
+    _numeric(df, [*features, target], data)
+    if run_dir is None:
+        run_dir = Path("runs") / f"{data.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    model = SymbolicRegressor(max_time=time_budget, random_state=seed, model_selection=selection)
+    try:
+        model.fit(df[features], df[target], run_dir=run_dir)
+    except ValueError as err:
+        _fail(str(err))
+    typer.echo(str(model))
+    typer.echo(f"\nSelected: {target} = {model.sympy()}")
+    typer.echo(f"Run written to {run_dir}")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `symnet fit`."),
+    data: Path = typer.Argument(..., help="CSV with the model's input columns."),
+    out: Path = typer.Option(None, "--out", help="Write predictions here (never overwrites)."),
+) -> None:
+    """Predicts with the selected formula of a saved run."""
+    try:
+        model = SymbolicRegressor.from_file(run_dir)
+    except ValueError as err:
+        _fail(str(err))
+    df = _read_csv(data)
+    names = [str(n) for n in model.feature_names_in_]
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        _fail(f"column(s) {missing} missing from {str(data)!r}.")
+    _numeric(df, names, data)
+    try:
+        pred = model.predict(df[names])
+    except ValueError as err:
+        _fail(str(err))
+    result = pd.DataFrame(np.atleast_2d(pred.T).T)
+    result.columns = (
+        ["prediction"]
+        if result.shape[1] == 1
+        else [f"prediction_{k}" for k in range(result.shape[1])]
+    )
+    if out is None:
+        typer.echo(result.to_csv(index=False), nl=False)
+    elif out.exists():
+        _fail(f"{str(out)!r} exists; symnet never overwrites files.")
+    else:
+        result.to_csv(out, index=False)
+        typer.echo(f"Wrote {len(result)} predictions to {out}")
+
+
+@app.command()
+def show(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
+    """Prints the Pareto front of a saved run, the selected row marked."""
+    try:
+        model = SymbolicRegressor.from_file(run_dir)
+    except ValueError as err:
+        _fail(str(err))
+    typer.echo(str(model))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Run directories: what ``fit(..., run_dir=...)`` writes and ``from_file`` reads.
+
+A run directory holds ``equations.csv`` (``equations_output{k}.csv`` for multi-output),
+``selected.txt`` (the selected formula per output), ``metadata.json`` (seed, versions,
+settings) and ``model.pkl`` (the fitted estimator: plain data, no lambdas). Files a user
+saved are never overwritten: fitting into a directory that already holds files is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+from pathlib import Path
+
+__all__ = ["check_new_run_dir", "write_run", "read_run", "MODEL_FILE"]
+
+MODEL_FILE = "model.pkl"
+
+
+def check_new_run_dir(run_dir) -> Path:
+    """Raises ``ValueError`` if ``run_dir`` exists and is not an empty directory."""
+    path = Path(run_dir)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ValueError(
+            f"`run_dir` {str(path)!r} already exists and is not empty; symnet never "
+            "overwrites saved runs. Choose a new directory or remove it yourself."
+        )
+    return path
+
+
+def _versions() -> dict:
+    import flax
+    import jax
+    import numpy
+    import optax
+    import sympy
+
+    import symnet
+
+    return {
+        "symnet": symnet.__version__,
+        "jax": jax.__version__,
+        "flax": flax.__version__,
+        "optax": optax.__version__,
+        "sympy": sympy.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def write_run(model, run_dir) -> Path:
+    """Writes the fitted ``model`` into the new directory ``run_dir``."""
+    path = check_new_run_dir(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    tables = model.equations_ if model.n_outputs_ > 1 else [model.equations_]
+    for k, table in enumerate(tables):
+        name = "equations.csv" if model.n_outputs_ == 1 else f"equations_output{k}.csv"
+        table.drop(columns=["sympy_format"]).to_csv(path / name, index=False)
+    selected = [
+        str(model.sympy(output=None if model.n_outputs_ == 1 else k))
+        for k in range(model.n_outputs_)
+    ]
+    (path / "selected.txt").write_text("\n".join(selected) + "\n")
+    meta = {
+        "seed": model.random_seed_,
+        "settings": {k: _jsonable(v) for k, v in model.get_params().items()},
+        "feature_names": [str(n) for n in model.feature_names_in_],
+        "n_outputs": model.n_outputs_,
+        "selected": selected,
+        "versions": _versions(),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    }
+    (path / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    with open(path / MODEL_FILE, "wb") as f:
+        pickle.dump(model, f)
+    return path
+
+
+def read_run(run_dir):
+    """Loads the estimator pickled in ``run_dir``."""
+    from symnet._estimator import SymbolicRegressor
+
+    path = Path(run_dir) / MODEL_FILE
+    if not path.is_file():
+        raise ValueError(f"`run_dir` {str(run_dir)!r} holds no {MODEL_FILE}: not a symnet run.")
+    with open(path, "rb") as f:
+        model = pickle.load(f)
+    if not isinstance(model, SymbolicRegressor):
+        raise ValueError(f"{str(path)!r} does not hold a SymbolicRegressor.")
+    return model
+
+
+def _jsonable(v):
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return repr(v)
