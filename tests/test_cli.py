@@ -16,3 +16,49 @@ def test_help_lists_demo():
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "demo" in result.output
+
+
+def _csv(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": rng.uniform(1, 3, 120), "b": rng.uniform(1, 3, 120)})
+    df["y"] = df["a"] * df["b"]
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_fit_predict_show(tmp_path):
+    data, run = _csv(tmp_path), tmp_path / "run"
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["fit", str(data), "--target", "y", "--time", "30", "--run-dir", str(run)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "Selected: y = a*b" in res.output
+    assert ">>" in res.output
+    res = runner.invoke(app, ["show", str(run)])
+    assert res.exit_code == 0 and "a*b" in res.output
+    out = tmp_path / "pred.csv"
+    res = runner.invoke(app, ["predict", str(run), str(data), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().startswith("prediction\n")
+    res = runner.invoke(app, ["predict", str(run), str(data), "--out", str(out)])
+    assert res.exit_code == 2 and "never overwrites" in res.output
+    res = runner.invoke(app, ["fit", str(data), "--target", "y", "--run-dir", str(run)])
+    assert res.exit_code == 2 and "never overwrites" in res.output
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    data = _csv(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["fit", str(tmp_path / "missing.csv"), "--target", "y"])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(app, ["fit", str(data), "--target", "zz"])
+    assert res.exit_code == 2 and "column 'zz' not in" in res.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,y\n1,x,3\n2,3,5\n3,4,6\n")
+    res = runner.invoke(app, ["fit", str(bad), "--target", "y"])
+    assert res.exit_code == 2 and "not numeric" in res.output

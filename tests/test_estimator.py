@@ -1,0 +1,150 @@
+"""SymbolicRegressor: the sklearn contract, exports, persistence and bad input."""
+
+import pickle
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+
+from symnet import SymbolicRegressor
+
+FAST = dict(steps=1200, n_restarts=4, sparsity=(3e-3, 1e-2), max_candidates=8, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(0)
+    # Column names that collide with sympy names or are not identifiers must still work.
+    df = pd.DataFrame({"N": rng.uniform(1, 3, 300), "x y": rng.uniform(1, 3, 300)})
+    return df, df["N"] * df["x y"]
+
+
+@pytest.fixture(scope="module")
+def fitted(frame):
+    df, y = frame
+    return SymbolicRegressor(**FAST).fit(df, y)
+
+
+def test_init_only_stores():
+    est = SymbolicRegressor(steps=-5, model_selection="nope")
+    assert est.steps == -5 and est.model_selection == "nope"  # validated in fit, not here
+
+
+def test_fit_finds_product_under_user_names(fitted):
+    N, xy = sympy.Symbol("N", real=True), sympy.Symbol("x y", real=True)
+    assert sympy.simplify(fitted.sympy() - N * xy) == 0
+    assert list(fitted.feature_names_in_) == ["N", "x y"]
+    assert "N*x y" in fitted.equations_["equation"].tolist()
+
+
+def test_equations_table_and_selection(fitted):
+    eq = fitted.equations_
+    assert list(eq.columns) == ["complexity", "loss", "score", "equation", "sympy_format"]
+    assert eq["complexity"].is_monotonic_increasing
+    assert eq["loss"].is_monotonic_decreasing
+    assert 0 <= fitted.selection_ < len(eq)
+    text = str(fitted)
+    marked = [line for line in text.splitlines() if line.startswith(">>")]
+    assert len(marked) == 1 and eq["equation"][fitted.selection_] in marked[0]
+
+
+def test_exports_agree(fitted, frame):
+    df, y = frame
+    X = df.to_numpy()
+    pred = fitted.predict(df)
+    np.testing.assert_allclose(pred, y, rtol=1e-8)
+    np.testing.assert_allclose(fitted.numpy()(X), pred)
+    j = fitted.jax()
+    out = jax.jit(j["callable"])(X, j["parameters"])
+    np.testing.assert_allclose(np.asarray(out), pred, rtol=1e-5)
+    assert "N" in fitted.latex()
+    assert fitted.score(df, y) > 0.999999
+    for i in range(len(fitted.equations_)):  # index= overrides the selection
+        assert fitted.predict(df, index=i).shape == (300,)
+
+
+def test_pickle_roundtrip(fitted, frame):
+    df, _ = frame
+    clone = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(clone.predict(df), fitted.predict(df))
+
+
+def test_run_dir_and_from_file(tmp_path, frame):
+    df, y = frame
+    run = tmp_path / "run"
+    model = SymbolicRegressor(**FAST).fit(df, y, run_dir=run)
+    assert {p.name for p in run.iterdir()} == {
+        "equations.csv",
+        "selected.txt",
+        "metadata.json",
+        "model.pkl",
+    }
+    restored = SymbolicRegressor.from_file(run)
+    np.testing.assert_array_equal(restored.predict(df), model.predict(df))
+    before = (run / "equations.csv").read_bytes()
+    with pytest.raises(ValueError, match="never overwrites"):
+        SymbolicRegressor(**FAST).fit(df, y, run_dir=run)
+    assert (run / "equations.csv").read_bytes() == before
+    with pytest.raises(ValueError, match="not a symnet run"):
+        SymbolicRegressor.from_file(tmp_path)
+
+
+def test_multi_output(frame):
+    df, y = frame
+    Y = np.column_stack([y, df["N"] + 2 * df["x y"]])
+    model = SymbolicRegressor(**FAST).fit(df, Y)
+    assert isinstance(model.equations_, list) and len(model.equations_) == 2
+    assert model.predict(df).shape == (300, 2)
+    np.testing.assert_allclose(model.predict(df), Y, rtol=1e-8)
+    with pytest.raises(ValueError, match="`output` must be given"):
+        model.sympy()
+
+
+def test_same_seed_same_formulas(frame):
+    df, y = frame
+    a = SymbolicRegressor(**FAST).fit(df, y).equations_["equation"].tolist()
+    b = SymbolicRegressor(**FAST).fit(df, y).equations_["equation"].tolist()
+    assert a == b
+
+
+def test_max_time_is_honoured(frame):
+    import time
+
+    df, y = frame
+    t0 = time.perf_counter()
+    model = SymbolicRegressor(steps=200000, n_restarts=4, max_time=3, random_state=0)
+    model.fit(df, y)
+    assert time.perf_counter() - t0 < 3 + 10  # a few seconds past the budget at most
+    assert len(model.equations_) >= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fit_args", "match"),
+    [
+        ({}, (np.ones(10), np.arange(10.0)), "`X` must be 2-D"),
+        ({}, (np.ones((10, 2)), np.arange(9.0)), "same number of samples"),
+        ({}, (np.full((10, 2), np.nan), np.arange(10.0)), "`X` must be finite"),
+        ({}, (np.ones((10, 2)), np.full(10, np.inf)), "`y` must be finite"),
+        ({}, (np.ones((10, 2)), np.ones(10)), "`y` is constant"),
+        ({}, (np.ones((2, 2)), np.arange(2.0)), "At least 3 samples"),
+        ({}, (pd.DataFrame({"a": ["u", "v", "w"]}), np.arange(3.0)), "`X` must be numeric"),
+        ({"max_time": -1}, (np.ones((10, 2)), np.arange(10.0)), "`max_time`"),
+        ({"model_selection": "fast"}, (np.ones((10, 2)), np.arange(10.0)), "`model_selection`"),
+        ({"preset": "eqll"}, (np.ones((10, 2)), np.arange(10.0)), "`preset`"),
+        ({"random_state": -3}, (np.ones((10, 2)), np.arange(10.0)), "`random_state`"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(kwargs, fit_args, match):
+    with pytest.raises(ValueError, match=match):
+        SymbolicRegressor(**kwargs).fit(*fit_args)
+
+
+def test_bad_variable_names_and_predict_shape(fitted):
+    with pytest.raises(ValueError, match="`variable_names` must hold 2"):
+        SymbolicRegressor(**FAST).fit(np.ones((5, 2)), np.arange(5.0), variable_names=["a"])
+    with pytest.raises(ValueError, match="must have 2 features"):
+        fitted.predict(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="`index`"):
+        fitted.sympy(index=99)
