@@ -189,6 +189,10 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             _persist.check_new_run_dir(run_dir)
         seed = _seed(self.random_state)
         deadline = None if self.max_time is None else time.monotonic() + float(self.max_time)
+        if y is None:
+            raise ValueError(
+                "`y` is None: this estimator requires y to be passed, but the target y is None."
+            )
         X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
         y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
         if y_arr.ndim == 2 and y_arr.shape[1] > 1:
@@ -292,7 +296,14 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def jax(self, index: int | None = None, output: int | None = None) -> dict:
         """``{"callable": f(X, params), "parameters": params}``: a pure, jittable function
         of ``X`` (n, d) and the formula's constants (PySR's convention)."""
-        par = parametrize(self._pick(index, output))
+        expr = self._pick(index, output)
+        # Exact integers JAX cannot hold (e.g. from rational constants) become floats.
+        big = {
+            r: sympy.Float(r)
+            for r in expr.atoms(sympy.Rational)
+            if abs(r.p) > 2**24 or r.q > 2**24
+        }
+        par = parametrize(expr.xreplace(big))
         fn = sympy.lambdify([*self._internal_symbols, *par.consts], par.expr, modules="jax")
         n = len(self._internal_symbols)
 
@@ -316,7 +327,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         X_arr = check_X(X_arr)
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"`X` must have {self.n_features_in_} features, got {X_arr.shape[1]}."
+                f"`X` has {X_arr.shape[1]} features, but SymbolicRegressor is expecting "
+                f"{self.n_features_in_} features as input."
             )
         outs = [
             evaluate(self._pick(index, k), self._internal_symbols, X_arr)

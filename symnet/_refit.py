@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -188,8 +189,13 @@ def round_constants(
     *,
     z: float = 4.0,
     rel_floor: float = 1e-7,
+    deadline: float | None = None,
 ) -> sympy.Expr:
-    """Rounds constants to simpler values the data cannot distinguish (see module doc)."""
+    """Rounds constants to simpler values the data cannot distinguish (see module doc).
+
+    ``deadline`` (a ``time.monotonic()`` value) stops the search early; constants not yet
+    tried keep their fitted values.
+    """
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     w = _weights(sample_weight, len(y))
@@ -210,6 +216,8 @@ def round_constants(
     for k in sorted(range(p), key=lambda k: -abs(values[k])):
         dof = max(n - (p - len(fixed)), 1)
         sigma2 = max(rss / dof, floor / max(n, 1))
+        if deadline is not None and time.monotonic() > deadline:
+            break
         for cand in _candidates(values[k]):
             delta = float(cand) - values[k]
             # Linearised RSS increase; only plausible roundings pay for a refit.

@@ -43,6 +43,7 @@ class SearchConfig:
       validation_fraction: share of samples held out for selection.
       simplify_seconds: time limit of each sympy simplification.
       chunk_steps: training steps per compiled call between budget checks.
+      max_polish_complexity: larger candidates are refit but not simplified or rounded.
       prune_thresholds: extra magnitude thresholds applied after training; each member at
         each threshold is a candidate structure.
     """
@@ -57,6 +58,7 @@ class SearchConfig:
     simplify_seconds: float = 2.0
     prune_thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
     chunk_steps: int = 500
+    max_polish_complexity: int = 80
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -109,17 +111,21 @@ def _nmse(expr, symbols, X, y, var) -> float:
     return float(np.mean((pred - y) ** 2) / var)
 
 
-def _polish(expr, symbols, X, y, w, seconds, rounds: int = 3):
+def _polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
     """Canonicalise, refit, round; repeated until the formula stops changing.
 
     Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
-    round first merges constants (``expand_mul`` + bounded ``simplify``) and refits.
+    round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
+    early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form.
     """
     for _ in range(rounds):
+        left = math.inf if deadline is None else deadline - time.monotonic()
+        if left <= 0:
+            break
         before = expr
-        expr = bounded_simplify(sympy.expand_mul(expr), seconds)
-        expr, _ = refit(expr, symbols, X, y, w)
-        expr = round_constants(expr, symbols, X, y, w)
+        trial = bounded_simplify(sympy.expand_mul(expr), min(seconds, left))
+        trial, _ = refit(trial, symbols, X, y, w)
+        expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
         if expr == before:
             break
     return expr
@@ -224,10 +230,10 @@ def discover(
     # Stage 2: simplify and round only what is on the (complexity, loss) front.
     out, seen = [], set()
     for cand in pareto_front(raw):
-        if late():
+        if late() or cand.complexity > config.max_polish_complexity:
             out.append(cand)
             continue
-        expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds)
+        expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline)
         for c in (cand, scored(expr, cand.member)):
             key_ = sympy.srepr(c.expr)
             if key_ not in seen:

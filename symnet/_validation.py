@@ -13,6 +13,19 @@ MIN_SAMPLES = 3
 
 
 def _as_float_array(a, name: str) -> np.ndarray:
+    if a is None:
+        raise ValueError(
+            f"`{name}` is None: this estimator requires y to be passed, but the target y is None."
+            if name == "y"
+            else f"`{name}` must be an array, got None."
+        )
+    if hasattr(a, "tocsr") or type(a).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"`{name}` is a sparse matrix; sparse input is not supported, dense data is "
+            "required (use .toarray())."
+        )
+    if np.iscomplexobj(a):
+        raise ValueError(f"`{name}` has complex values; complex data not supported.")
     try:
         arr = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -29,8 +42,8 @@ def check_X(X, name: str = "X") -> np.ndarray:
     X = _as_float_array(X, name)
     if X.ndim != 2:
         raise ValueError(
-            f"`{name}` must be 2-D with shape (n_samples, n_features), got shape {X.shape}; "
-            "reshape a single feature with X.reshape(-1, 1)."
+            f"`{name}` must be 2-D with shape (n_samples, n_features), got shape {X.shape}. "
+            "Reshape your data: X.reshape(-1, 1) for a single feature."
         )
     _check_finite(X, name)
     return X
@@ -64,9 +77,13 @@ def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndar
             f"`X` and `y` must have the same number of samples, got {X.shape[0]} and {y.shape[0]}."
         )
     if X.shape[0] < MIN_SAMPLES:
-        raise ValueError(f"At least {MIN_SAMPLES} samples are needed, got {X.shape[0]}.")
+        raise ValueError(
+            f"At least {MIN_SAMPLES} samples are needed, got n_samples = {X.shape[0]}."
+        )
     if X.shape[1] < 1:
-        raise ValueError("`X` must have at least one feature, got 0 columns.")
+        raise ValueError(
+            f"`X` has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
     _check_finite(y, "y")
     if np.ptp(y) == 0:
         raise ValueError(f"`y` is constant (every value is {float(y[0])!r}); nothing to fit.")

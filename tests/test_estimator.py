@@ -144,7 +144,7 @@ def test_bad_input_is_a_clear_value_error(kwargs, fit_args, match):
 def test_bad_variable_names_and_predict_shape(fitted):
     with pytest.raises(ValueError, match="`variable_names` must hold 2"):
         SymbolicRegressor(**FAST).fit(np.ones((5, 2)), np.arange(5.0), variable_names=["a"])
-    with pytest.raises(ValueError, match="must have 2 features"):
+    with pytest.raises(ValueError, match="expecting 2 features"):
         fitted.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="`index`"):
         fitted.sympy(index=99)
