@@ -43,6 +43,8 @@ class SearchConfig:
       validation_fraction: share of samples held out for selection.
       simplify_seconds: time limit of each sympy simplification.
       chunk_steps: training steps per compiled call between budget checks.
+      log_view: also fit log|y| against log x (LIES) when all of X and sign(y)*y are
+        positive, and translate those formulas back.
       max_polish_complexity: larger candidates are refit but not simplified or rounded.
       prune_thresholds: extra magnitude thresholds applied after training; each member at
         each threshold is a candidate structure.
@@ -59,6 +61,7 @@ class SearchConfig:
     prune_thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
     chunk_steps: int = 500
     max_polish_complexity: int = 80
+    log_view: bool = True
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -171,37 +174,39 @@ def discover(
     n_val = max(1, int(round(config.validation_fraction * n)))
     val, tr = perm[:n_val], perm[n_val:]
 
-    mu, sd = float(np.mean(y[tr])), float(np.std(y[tr]))
-    sd = sd if sd > 0 else 1.0
-    ys = ((y - mu) / sd)[:, None]
+    to_user = dict(zip(_view_symbols(d), symbols, strict=True))
+    views = [("raw", X, y, lambda g: g.xreplace(to_user))]
+    sign = float(np.sign(y[0]))
+    if config.log_view and np.all(X > 0) and np.all(sign * y > 0):
+        # LIES' log-space view: log y against log x turns products and power laws into
+        # linear maps; a formula g(u) there is sign * exp(g(log x)) in the user's space.
+        to_raw = {u: sympy.log(s) for u, s in zip(_view_symbols(d), symbols, strict=True)}
 
-    size = config.population_size
-    graphdef, params, masks = init_population(config.model_fn(d), k_init, size)
-    trainer = PopulationTrainer(graphdef, config.train)
-    lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
-    state = trainer.init(params, masks, lam, k_train)
-    schedule, total = config.train.schedule(), config.train.steps
-    done = 0
-    while done < total and not late():  # chunks: same compiled program, checked budget
-        n_steps = min(config.chunk_steps, total - done)
-        state = trainer.run(state, X[tr], ys[tr], schedule, n_steps, w[tr])
-        done += n_steps
-        report("train", done / total)
-    state = trainer.finalize(state)
+        def from_log(g, to_raw=to_raw, sign=sign):
+            return sympy.expand_power_exp(sign * sympy.exp(g.xreplace(to_raw)))
 
-    # Every member at every extra pruning threshold is a variant; the float64 refit of the
-    # exported formula does the retraining, so variants cost only a forward pass here.
-    variants, losses, actives = [], [], []
-    for t in (0.0, *config.prune_thresholds):
-        masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(state.params, state.masks, t)
-        st = state._replace(masks=masks_t)
-        pred = np.asarray(trainer.predict(st, X[val]))[..., 0]
-        loss = np.mean((pred - ys[val, 0]) ** 2, axis=1)
-        losses.append(np.where(np.isfinite(loss), loss, np.inf))
-        actives.append(np.asarray(count_active(state.params, masks_t, axis0=True)))
-        variants.append(masks_t)
-    net_val, active = np.concatenate(losses), np.concatenate(actives)
-    order = _shortlist(net_val, active, config.max_candidates)
+        views.append(("log", np.log(X), np.log(sign * y), from_log))
+
+    structures = []
+    for v_idx, (view, Xv, yv, back) in enumerate(views):
+        left = None if deadline is None else deadline - time.monotonic()
+        view_deadline = (
+            None if left is None else time.monotonic() + 0.5 * left / (len(views) - v_idx)
+        )
+        k_v = (k_init, k_train) if v_idx == 0 else jax.random.split(jax.random.fold_in(key, v_idx))
+        exprs = _structures(
+            Xv,
+            yv,
+            w,
+            tr,
+            val,
+            k_v,
+            config,
+            view_deadline,
+            lambda f, view=view: report(f"train ({view})", f),
+        )
+        structures.extend(back(e) for e in exprs)
+    order = range(len(structures))  # raw view first, each in shortlist order
 
     var_tr, var_val = float(np.var(y[tr])) or 1.0, float(np.var(y[val])) or 1.0
 
@@ -220,9 +225,7 @@ def discover(
         if k > 0 and late():
             break
         report("extract", k / max(len(order), 1))
-        t_idx, i = divmod(int(v), size)
-        expr = export_member(graphdef, state.params, variants[t_idx], i, symbols)
-        expr = sd * expr + mu
+        expr, i = structures[v], v
         if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             continue
         expr, _ = refit(expr, symbols, X[tr], y[tr], w[tr])
@@ -240,6 +243,52 @@ def discover(
                 seen.add(key_)
                 out.append(c)
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
+
+
+def _view_symbols(d: int) -> list[sympy.Symbol]:
+    return [sympy.Symbol(f"_u{i}", real=True) for i in range(d)]
+
+
+def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.Expr]:
+    """Trains a population on one data view; returns shortlisted member formulas
+    over :func:`_view_symbols`, in the view's target units."""
+    k_init, k_train = keys
+    d = X.shape[1]
+    mu, sd = float(np.mean(y[tr])), float(np.std(y[tr]))
+    sd = sd if sd > 0 else 1.0
+    ys = ((y - mu) / sd)[:, None]
+    size = config.population_size
+    graphdef, params, masks = init_population(config.model_fn(d), k_init, size)
+    trainer = PopulationTrainer(graphdef, config.train)
+    lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
+    state = trainer.init(params, masks, lam, k_train)
+    schedule, total = config.train.schedule(), config.train.steps
+    done = 0
+    while done < total and not (deadline is not None and time.monotonic() > deadline):
+        n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
+        state = trainer.run(state, X[tr], ys[tr], schedule, n_steps, w[tr])
+        done += n_steps
+        report(done / total)
+    state = trainer.finalize(state)
+
+    # Every member at every extra pruning threshold is a variant; the float64 refit of the
+    # exported formula does the retraining, so variants cost only a forward pass here.
+    variants, losses, actives = [], [], []
+    for t in (0.0, *config.prune_thresholds):
+        masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(state.params, state.masks, t)
+        st = state._replace(masks=masks_t)
+        pred = np.asarray(trainer.predict(st, X[val]))[..., 0]
+        loss = np.mean((pred - ys[val, 0]) ** 2, axis=1)
+        losses.append(np.where(np.isfinite(loss), loss, np.inf))
+        actives.append(np.asarray(count_active(state.params, masks_t, axis0=True)))
+        variants.append(masks_t)
+    order = _shortlist(np.concatenate(losses), np.concatenate(actives), config.max_candidates)
+    symbols = _view_symbols(d)
+    out = []
+    for v in order:
+        t_idx, i = divmod(int(v), size)
+        out.append(sd * export_member(graphdef, state.params, variants[t_idx], i, symbols) + mu)
+    return out
 
 
 def _baselines(X, y, w, symbols) -> list[sympy.Expr]:
