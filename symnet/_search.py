@@ -237,7 +237,10 @@ def discover(
             out.append(cand)
             continue
         expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline)
-        for c in (cand, scored(expr, cand.member)):
+        polished = scored(expr, cand.member)
+        # Keep the unpolished form only if polishing cost accuracy the data can see.
+        worse = polished.val_nmse > cand.val_nmse * (1 + 1e-6) + 1e-14
+        for c in (polished, cand) if worse else (polished,):
             key_ = sympy.srepr(c.expr)
             if key_ not in seen:
                 seen.add(key_)

@@ -72,9 +72,19 @@ def complexity(expr: sympy.Expr) -> int:
 
 
 def round_floats(expr: sympy.Expr, digits: int = 3, zero_below: float = 1e-4) -> sympy.Expr:
-    """Floats rounded to ``digits`` decimals, ``|c| < zero_below`` set to 0 (SRBench)."""
+    """Floats rounded to ``digits`` decimals, ``|c| < zero_below`` set to 0 (SRBench).
+
+    A float that rounds to a whole number becomes a sympy Integer, so that ``x**2.0`` and
+    ``x**2`` simplify alike.
+    """
     reps = {}
     for f in expr.atoms(sympy.Float):
         v = float(f)
-        reps[f] = sympy.Integer(0) if abs(v) < zero_below else sympy.Float(round(v, digits))
+        r = round(v, digits)
+        if abs(v) < zero_below:
+            reps[f] = sympy.Integer(0)
+        elif r == int(r):  # x**2.0 and x**2 must compare equal under simplify
+            reps[f] = sympy.Integer(int(r))
+        else:
+            reps[f] = sympy.Float(r)
     return expr.xreplace(reps)
