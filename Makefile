@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-all venv lint clean
+.PHONY: demo test test-all venv lint clean notebooks
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,10 @@ test-all: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# Re-execute the notebooks in place with their full (interactive) settings.
+notebooks: $(STAMP)
+	$(PY) -c "import nbformat, pathlib; from nbclient import NotebookClient; \
+	[(nb := nbformat.read(p, as_version=4), NotebookClient(nb, timeout=900, kernel_name='python3', \
+	resources={'metadata': {'path': 'notebooks'}}).execute(), nbformat.write(nb, p)) \
+	for p in sorted(pathlib.Path('notebooks').glob('*.ipynb'))]"

@@ -9,7 +9,6 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 
 import jax
@@ -21,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from symnet import _persist
 from symnet._refit import evaluate, parametrize
-from symnet._search import SearchConfig, discover, pareto_front, select
+from symnet._search import SearchConfig, discover, front_scores, pareto_front, select
 from symnet._train import TrainConfig
 from symnet._validation import check_X, check_X_y
 
@@ -94,7 +93,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       batch_size: minibatch size; None for full batch.
       max_candidates: network structures exported and refit per output.
       validation_fraction: share of samples held out to choose among formulas.
+      views: data views searched (raw; log: LIES log-space, for positive data; square:
+        y**2, for one-signed y; standard: standardised inputs), see :mod:`symnet._views`.
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
+      early_stop_condition: stop once a formula's validation MSE / var(y) is at most this
+        (remaining data views are skipped), as PySR's option; None searches everything.
       max_time: wall-clock budget of ``fit`` in seconds (None: unlimited).
       random_state: seed; the same seed gives the same formulas on the same machine.
       verbose: 0 is silent; 1 shows a progress bar (rich; works in notebooks too).
@@ -126,7 +129,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         batch_size: int | None = None,
         max_candidates: int = 16,
         validation_fraction: float = 0.25,
+        views: tuple[str, ...] = ("raw", "log", "square"),
         model_selection: str = "best",
+        early_stop_condition: float | None = None,
         max_time: float | None = None,
         random_state=None,
         verbose: int = 0,
@@ -140,7 +145,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.max_candidates = max_candidates
         self.validation_fraction = validation_fraction
+        self.views = views
         self.model_selection = model_selection
+        self.early_stop_condition = early_stop_condition
         self.max_time = max_time
         self.random_state = random_state
         self.verbose = verbose
@@ -169,6 +176,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             train=train,
             max_candidates=self.max_candidates,
             validation_fraction=self.validation_fraction,
+            early_stop_condition=self.early_stop_condition,
+            views=tuple(self.views) if not isinstance(self.views, str) else (self.views,),
         )
 
     # -- fitting ---------------------------------------------------------------------------
@@ -249,23 +258,17 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
 
     def _table(self, front, var):
         rows = []
-        prev = None
-        for c in front:
-            loss = c.val_nmse * var
-            score = 0.0
-            if prev is not None and math.isfinite(loss) and loss > 0 and prev[1] > 0:
-                score = -(math.log(loss) - math.log(prev[1])) / max(c.complexity - prev[0], 1)
+        for c, score in zip(front, front_scores(front), strict=True):
             user = self._to_user(c.expr)
             rows.append(
                 {
                     "complexity": c.complexity,
-                    "loss": loss,
-                    "score": score,
+                    "loss": c.val_nmse * var,
+                    "score": float(score),
                     "equation": str(user),
                     "sympy_format": user,
                 }
             )
-            prev = (c.complexity, loss)
         return pd.DataFrame(rows)
 
     # -- access ----------------------------------------------------------------------------
@@ -327,7 +330,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         X_arr = check_X(X_arr)
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"`X` has {X_arr.shape[1]} features, but SymbolicRegressor is expecting "
+                f"X has {X_arr.shape[1]} features, but SymbolicRegressor is expecting "
                 f"{self.n_features_in_} features as input."
             )
         outs = [

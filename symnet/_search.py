@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy
 from flax import nnx
 
-from symnet._refit import evaluate, refit, round_constants
+from symnet._refit import evaluate, loo_residuals, refit, round_constants
 from symnet._sympy_utils import bounded_simplify, complexity
 from symnet._train import PopulationTrainer, TrainConfig, init_population
 from symnet._validation import check_names, check_X_y
+from symnet._views import check_views, make_views, view_symbols
 from symnet.layers._presets import PRESETS
 from symnet.pruning._masks import count_active, magnitude_masks
 
@@ -43,11 +45,15 @@ class SearchConfig:
       validation_fraction: share of samples held out for selection.
       simplify_seconds: time limit of each sympy simplification.
       chunk_steps: training steps per compiled call between budget checks.
-      log_view: also fit log|y| against log x (LIES) when all of X and sign(y)*y are
-        positive, and translate those formulas back.
+      views: data views trained on, in order (:mod:`symnet._views`): "raw", "log"
+        (LIES), "square", "standard"; views that do not apply to the data are skipped.
       max_polish_complexity: larger candidates are refit but not simplified or rounded.
       prune_thresholds: extra magnitude thresholds applied after training; each member at
         each threshold is a candidate structure.
+      early_stop_condition: stop searching further views once a candidate's validation
+        loss (MSE / var(y)) is at most this (PySR's option of that name); None searches all.
+      loo_below: with fewer samples than this, train on all of them and score candidates
+        by leave-one-out refits instead of a held-out split.
     """
 
     preset: str = "default"
@@ -61,7 +67,9 @@ class SearchConfig:
     prune_thresholds: tuple[float, ...] = (0.05, 0.1, 0.2)
     chunk_steps: int = 500
     max_polish_complexity: int = 80
-    log_view: bool = True
+    views: tuple[str, ...] = ("raw", "log", "square")
+    loo_below: int = 30
+    early_stop_condition: float | None = None
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -70,6 +78,12 @@ class SearchConfig:
             raise ValueError(f"`n_restarts` must be >= 1, got {self.n_restarts!r}.")
         if not self.sparsity or any(s < 0 for s in self.sparsity):
             raise ValueError(f"`sparsity` must be non-empty and >= 0, got {self.sparsity!r}.")
+        check_views(self.views)
+        esc = self.early_stop_condition
+        if esc is not None and not (isinstance(esc, (int, float)) and 0 <= esc < math.inf):
+            raise ValueError(
+                f"`early_stop_condition` must be None or a number >= 0, got {esc!r}."
+            )
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
                 f"`validation_fraction` must be in (0, 1), got {self.validation_fraction!r}."
@@ -112,6 +126,13 @@ def _nmse(expr, symbols, X, y, var) -> float:
     if not np.all(np.isfinite(pred)):
         return math.inf
     return float(np.mean((pred - y) ** 2) / var)
+
+
+def _loo_nmse(expr, symbols, X, y, w, var) -> float:
+    r = loo_residuals(expr, symbols, X, y, w)
+    if not np.all(np.isfinite(r)):
+        return math.inf
+    return float(np.average(r * r, weights=w) / var)
 
 
 def _polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
@@ -171,24 +192,41 @@ def discover(
 
     k_split, k_init, k_train = jax.random.split(key, 3)
     perm = np.asarray(jax.random.permutation(k_split, n))
-    n_val = max(1, int(round(config.validation_fraction * n)))
-    val, tr = perm[:n_val], perm[n_val:]
+    loo = n < config.loo_below
+    if loo:  # too few samples to hold some out: train on all, validate leave-one-out
+        val = tr = np.sort(perm)
+    else:
+        n_val = max(1, int(round(config.validation_fraction * n)))
+        val, tr = perm[:n_val], perm[n_val:]
 
-    to_user = dict(zip(_view_symbols(d), symbols, strict=True))
-    views = [("raw", X, y, lambda g: g.xreplace(to_user))]
-    sign = float(np.sign(y[0]))
-    if config.log_view and np.all(X > 0) and np.all(sign * y > 0):
-        # LIES' log-space view: log y against log x turns products and power laws into
-        # linear maps; a formula g(u) there is sign * exp(g(log x)) in the user's space.
-        to_raw = {u: sympy.log(s) for u, s in zip(_view_symbols(d), symbols, strict=True)}
+    views = make_views(X, y, symbols, config.views)
+    var_tr, var_val = float(np.var(y[tr])) or 1.0, float(np.var(y[val])) or 1.0
 
-        def from_log(g, to_raw=to_raw, sign=sign):
-            return sympy.expand_power_exp(sign * sympy.exp(g.xreplace(to_raw)))
+    # Formulas must be finite on the whole box the data span, not just at the samples
+    # (a root or log of a fitted expression can cross its domain between them).
+    probe = np.random.default_rng(int(jax.random.randint(k_split, (), 0, 2**31 - 1))).uniform(
+        X.min(axis=0), X.max(axis=0), (2000, d)
+    )
 
-        views.append(("log", np.log(X), np.log(sign * y), from_log))
+    def scored(expr, i):
+        if not np.all(np.isfinite(evaluate(expr, symbols, probe))):
+            return None
+        return Candidate(
+            expr=expr,
+            complexity=complexity(expr),
+            val_nmse=_loo_nmse(expr, symbols, X, y, w, var_val)
+            if loo
+            else _nmse(expr, symbols, X[val], y[val], var_val),
+            train_nmse=_nmse(expr, symbols, X[tr], y[tr], var_tr),
+            member=int(i),
+        )
 
-    structures = []
+    # Stage 1, per view: train, export the shortlisted members, refit them (cheap).
+    raw = [scored(e, -1) for e in _baselines(X[tr], y[tr], w[tr], symbols)]
+    n_refit = 0
     for v_idx, (view, Xv, yv, back) in enumerate(views):
+        if v_idx > 0 and late():
+            break  # out of time: the views already trained are all we refit
         left = None if deadline is None else deadline - time.monotonic()
         view_deadline = (
             None if left is None else time.monotonic() + 0.5 * left / (len(views) - v_idx)
@@ -205,41 +243,35 @@ def discover(
             view_deadline,
             lambda f, view=view: report(f"train ({view})", f),
         )
-        structures.extend(back(e) for e in exprs)
-    order = range(len(structures))  # raw view first, each in shortlist order
-
-    var_tr, var_val = float(np.var(y[tr])) or 1.0, float(np.var(y[val])) or 1.0
-
-    def scored(expr, i):
-        return Candidate(
-            expr=expr,
-            complexity=complexity(expr),
-            val_nmse=_nmse(expr, symbols, X[val], y[val], var_val),
-            train_nmse=_nmse(expr, symbols, X[tr], y[tr], var_tr),
-            member=int(i),
-        )
-
-    # Stage 1: export and refit every shortlisted member (cheap).
-    raw = [scored(e, -1) for e in _baselines(X[tr], y[tr], w[tr], symbols)]
-    for k, v in enumerate(order):
-        if k > 0 and late():
-            break
-        report("extract", k / max(len(order), 1))
-        expr, i = structures[v], v
-        if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-            continue
-        expr, _ = refit(expr, symbols, X[tr], y[tr], w[tr])
-        raw.append(scored(expr, i))
+        for k, e in enumerate(exprs):
+            if n_refit > 0 and late():
+                break
+            report(f"refit ({view})", k / max(len(exprs), 1))
+            expr = back(e)
+            if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+                continue
+            expr, _ = refit(expr, symbols, X[tr], y[tr], w[tr])
+            n_refit += 1
+            cand = scored(expr, v_idx * config.max_candidates + k)
+            if cand is not None:
+                raw.append(cand)
+        best = min(c.val_nmse for c in raw)
+        if config.early_stop_condition is not None and best <= config.early_stop_condition:
+            break  # good enough: the remaining views are skipped
     # Stage 2: simplify and round only what is on the (complexity, loss) front.
     out, seen = [], set()
     for cand in pareto_front(raw):
-        if late() or cand.complexity > config.max_polish_complexity:
+        if late() or cand.complexity > config.max_polish_complexity or cand.expr.is_number:
             out.append(cand)
             continue
         expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline)
         polished = scored(expr, cand.member)
-        # Keep the unpolished form only if polishing cost accuracy the data can see.
-        worse = polished.val_nmse > cand.val_nmse * (1 + 1e-6) + 1e-14
+        if polished is None:
+            polished, expr = cand, cand.expr
+        # Rounding passed a statistical test on the training data; keep the unpolished form
+        # as well only if the polished one is clearly worse on validation (noise moves the
+        # validation loss of two near-identical formulas either way by a little).
+        worse = polished.val_nmse > 1.5 * cand.val_nmse + 1e-12
         for c in (polished, cand) if worse else (polished,):
             key_ = sympy.srepr(c.expr)
             if key_ not in seen:
@@ -248,13 +280,9 @@ def discover(
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
 
 
-def _view_symbols(d: int) -> list[sympy.Symbol]:
-    return [sympy.Symbol(f"_u{i}", real=True) for i in range(d)]
-
-
 def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.Expr]:
     """Trains a population on one data view; returns shortlisted member formulas
-    over :func:`_view_symbols`, in the view's target units."""
+    over :func:`symnet._views.view_symbols`, in the view's target units."""
     k_init, k_train = keys
     d = X.shape[1]
     mu, sd = float(np.mean(y[tr])), float(np.std(y[tr]))
@@ -278,20 +306,29 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.
     # exported formula does the retraining, so variants cost only a forward pass here.
     variants, losses, actives = [], [], []
     for t in (0.0, *config.prune_thresholds):
-        masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(state.params, state.masks, t)
+        masks_t, active = _prune_population(state.params, state.masks, jnp.float32(t))
         st = state._replace(masks=masks_t)
         pred = np.asarray(trainer.predict(st, X[val]))[..., 0]
         loss = np.mean((pred - ys[val, 0]) ** 2, axis=1)
         losses.append(np.where(np.isfinite(loss), loss, np.inf))
-        actives.append(np.asarray(count_active(state.params, masks_t, axis0=True)))
+        actives.append(np.asarray(active))
         variants.append(masks_t)
-    order = _shortlist(np.concatenate(losses), np.concatenate(actives), config.max_candidates)
-    symbols = _view_symbols(d)
+    late = deadline is not None and time.monotonic() > deadline
+    k = 2 if late else config.max_candidates  # past the budget: export the best few only
+    order = _shortlist(np.concatenate(losses), np.concatenate(actives), k)
+    symbols = view_symbols(d)
     out = []
     for v in order:
         t_idx, i = divmod(int(v), size)
         out.append(sd * export_member(graphdef, state.params, variants[t_idx], i, symbols) + mu)
     return out
+
+
+@jax.jit
+def _prune_population(params, masks, threshold):
+    """Magnitude-pruned masks of every member and each member's count of live weights."""
+    masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(params, masks, threshold)
+    return masks_t, count_active(params, masks_t, axis0=True)
 
 
 def _baselines(X, y, w, symbols) -> list[sympy.Expr]:
@@ -325,6 +362,21 @@ def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
     return front
 
 
+#: Normalised losses below this are float64 round-off: treated as equal in scores.
+NMSE_FLOOR = 1e-30
+
+
+def front_scores(front: Sequence[Candidate]) -> np.ndarray:
+    """PySR's score of each front entry: ``-dlog(loss)/dcomplexity`` against the previous
+    (simpler) entry; 0 for the first."""
+    losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
+    scores = np.zeros(len(front))
+    for i in range(1, len(front)):
+        dc = front[i].complexity - front[i - 1].complexity
+        scores[i] = -(np.log(losses[i]) - np.log(losses[i - 1])) / max(dc, 1)
+    return scores
+
+
 def select(front: Sequence[Candidate], rule: str = "best") -> int:
     """Index into ``front`` chosen by PySR's ``model_selection`` rules.
 
@@ -334,13 +386,10 @@ def select(front: Sequence[Candidate], rule: str = "best") -> int:
     """
     if not front:
         raise ValueError("`front` is empty: no candidate formula to select.")
-    losses = np.array([max(c.val_nmse, 1e-300) for c in front])
+    losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
     if rule == "accuracy":
         return int(np.argmin(losses))
-    scores = np.zeros(len(front))
-    for i in range(1, len(front)):
-        dc = front[i].complexity - front[i - 1].complexity
-        scores[i] = -(np.log(losses[i]) - np.log(losses[i - 1])) / max(dc, 1)
+    scores = front_scores(front)
     if rule == "score":
         return int(np.argmax(scores))
     if rule == "best":

@@ -151,6 +151,10 @@ class TrainState(NamedTuple):
     skipped: jax.Array
 
 
+#: Compiled member initialisers, keyed by graphdef (a cache, like jax's own).
+_MEMBER_INIT: dict[nnx.GraphDef, Callable] = {}
+
+
 def init_population(
     model_fn: Callable[[nnx.Rngs], SymbolicNetwork],
     key: jax.Array,
@@ -169,17 +173,25 @@ def init_population(
     Returns:
       ``(graphdef, params, masks)``.
     """
-    graphdef, _, _ = nnx.split(model_fn(rngs=nnx.Rngs(0)), nnx.Param, Mask)
+    abstract = nnx.eval_shape(lambda: model_fn(rngs=nnx.Rngs(0)))
+    graphdef, _, _ = nnx.split(abstract, nnx.Param, Mask)
     keep = jnp.broadcast_to(jnp.asarray(group_keep_prob, jnp.float32), (size,))
+    init = _MEMBER_INIT.get(graphdef)
+    if init is None:
 
-    def one(k, p_keep):
-        k_params, k_arch = jax.random.split(k)
-        model = model_fn(rngs=nnx.Rngs(params=k_params))
-        model.sample_architecture(k_arch, p_keep)
-        _, p, m = nnx.split(model, nnx.Param, Mask)
-        return p, m
+        def one(k, p_keep):
+            k_params, k_arch = jax.random.split(k)
+            model = model_fn(rngs=nnx.Rngs(params=k_params))
+            model.sample_architecture(k_arch, p_keep)
+            _, p, m = nnx.split(model, nnx.Param, Mask)
+            return p, m
 
-    params, masks = jax.vmap(one)(jax.random.split(key, size), keep)
+        # Equal graphdefs mean equal modules (classes and static settings), hence equal
+        # initialisers: one compiled initialiser serves every population of that shape.
+        init = _MEMBER_INIT[graphdef] = jax.jit(one)
+    # One compiled member initialiser, called per member: no recompilation per population size.
+    members = [init(k, p) for k, p in zip(jax.random.split(key, size), keep, strict=True)]
+    params, masks = jax.tree.map(lambda *a: jnp.asarray(np.stack(a)), *members)
     return graphdef, params, masks
 
 

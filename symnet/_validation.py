@@ -24,10 +24,14 @@ def _as_float_array(a, name: str) -> np.ndarray:
             f"`{name}` is a sparse matrix; sparse input is not supported, dense data is "
             "required (use .toarray())."
         )
-    if np.iscomplexobj(a):
-        raise ValueError(f"`{name}` has complex values; complex data not supported.")
     try:
-        arr = np.asarray(a, dtype=np.float64)
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"`{name}` must be a rectangular numeric array: {err}") from None
+    if np.iscomplexobj(arr):
+        raise ValueError(f"`{name}` has complex values: Complex data not supported.")
+    try:
+        arr = arr.astype(np.float64)
     except (TypeError, ValueError) as err:
         kinds = getattr(a, "dtypes", None)
         detail = f" (column dtypes: {dict(kinds)})" if kinds is not None else ""

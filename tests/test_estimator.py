@@ -148,3 +148,11 @@ def test_bad_variable_names_and_predict_shape(fitted):
         fitted.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="`index`"):
         fitted.sympy(index=99)
+
+
+def test_kepler_third_law_from_six_planets():
+    # The planets known to Kepler: semi-major axis (AU) and period (years).
+    a = np.array([0.3871, 0.7233, 1.0000, 1.5237, 5.2028, 9.5388])
+    T = np.array([0.2408, 0.6152, 1.0000, 1.8809, 11.862, 29.457])
+    model = SymbolicRegressor(**FAST).fit(pd.DataFrame({"a": a}), T)
+    assert model.sympy() == sympy.Symbol("a", real=True) ** sympy.Rational(3, 2)

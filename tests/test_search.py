@@ -159,3 +159,73 @@ def test_search_config_validation():
         symnet.SearchConfig(preset="eqll")
     with pytest.raises(ValueError, match="`validation_fraction`"):
         symnet.SearchConfig(validation_fraction=1.0)
+
+
+def test_round_constants_merges_redundant_constants(data):
+    # c * sqrt(b * Q) has one redundant constant: each can be rounded if the others refit.
+    y = np.sqrt(data[:, 0] ** 2 + data[:, 1] ** 2)
+    b = sympy.Float(1.0023920140)
+    start = sympy.Float(1 / np.sqrt(1.0023920140)) * sympy.sqrt(b * x0**2 + b * x1**2)
+    out = symnet.round_constants(start, [x0, x1], data, y)
+    assert out == sympy.sqrt(x0**2 + x1**2)
+
+
+@pytest.mark.parametrize(
+    ("view", "truth", "in_view"),
+    [
+        ("raw", x0 * sympy.sin(x1), None),
+        ("log", 3 * x0 * x1**2, lambda u0, u1: sympy.log(3) + u0 + 2 * u1),
+        ("square", -sympy.sqrt(x0**2 + x1**2), lambda u0, u1: u0**2 + u1**2),
+        ("standard", 2 * x0 - x1, None),
+    ],
+)
+def test_views_translate_formulas_back(data, view, truth, in_view):
+    from symnet._views import make_views, view_symbols
+
+    y = evaluate(truth, [x0, x1], data)
+    (v,) = make_views(data, y, [x0, x1], (view,))
+    u = view_symbols(2)
+    if in_view is None:  # linear views: the exact formula over the view's inputs, by lstsq
+        A = np.column_stack([v.X, np.ones(len(y))])
+        if view == "raw":
+            g = u[0] * sympy.sin(u[1])
+        else:
+            coef = np.linalg.lstsq(A, v.y, rcond=None)[0]
+            g = sum(float(c) * ui for c, ui in zip(coef[:2], u)) + float(coef[2])
+    else:
+        g = in_view(*u)
+    np.testing.assert_allclose(evaluate(g, u, v.X), v.y, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(evaluate(v.back(g), [x0, x1], data), y, rtol=1e-9)
+
+
+def test_views_skip_what_does_not_apply_and_reject_unknown_names(data):
+    from symnet._views import make_views
+
+    y = data[:, 0] - 2.0  # changes sign: no log or square view
+    names = [v.name for v in make_views(data, y, [x0, x1], ("raw", "log", "square"))]
+    assert names == ["raw"]
+    with pytest.raises(ValueError, match="`views` must be a non-empty subset"):
+        symnet.SearchConfig(views=("raw", "sqrt"))
+
+
+def test_square_view_finds_a_distance(data):
+    y = np.sqrt((data[:, 0] - data[:, 1]) ** 2 + 1.0)
+    config = symnet.SearchConfig(
+        n_restarts=4,
+        sparsity=(3e-3, 1e-2),
+        train=symnet.TrainConfig(steps=1500),
+        max_candidates=8,
+        views=("square",),
+    )
+    cands = symnet.discover(data, y, key=jax.random.key(0), config=config)
+    front = symnet.pareto_front(cands)
+    best = front[symnet.select(front, "best")]
+    assert symnet.is_symbolic_solution(best.expr, sympy.sqrt((x0 - x1) ** 2 + 1))
+
+
+def test_tiny_data_is_validated_leave_one_out():
+    X = np.linspace(1, 3, 8)[:, None]
+    cands = symnet.discover(X, 2 * X[:, 0] ** 2, key=jax.random.key(0), config=SMALL)
+    assert all(c.val_nmse >= 0 for c in cands)
+    front = symnet.pareto_front(cands)
+    assert symnet.is_symbolic_solution(front[symnet.select(front)].expr, 2 * x0**2)

@@ -17,6 +17,8 @@ EXPECTED_FAILED = {
 
 
 @pytest.mark.slow
+# check_array_api_input skips itself (SkipTestWarning) unless SCIPY_ARRAY_API is set.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_check_estimator():
     est = SymbolicRegressor(
         steps=60, n_restarts=1, sparsity=(1e-2,), max_candidates=2, random_state=0

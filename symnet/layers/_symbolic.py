@@ -11,6 +11,7 @@ loop runs over groups, never over units.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -32,6 +33,12 @@ def _float(v) -> sympy.Float:
     return sympy.Float(float(v))
 
 
+@functools.cache
+def _folder(prim: Primitive):
+    """``prim.jax_fn`` compiled once per primitive for scalar constant folding."""
+    return jax.jit(prim.jax_fn)
+
+
 def _apply(prim: Primitive, args: list[sympy.Expr]) -> sympy.Expr:
     """``prim`` on symbolic ``args``, reproducing the *protected* JAX function.
 
@@ -42,8 +49,7 @@ def _apply(prim: Primitive, args: list[sympy.Expr]) -> sympy.Expr:
     argument (protected division), else the formula at the clamped constant.
     """
     if all(a.is_number for a in args):
-        vals = [jnp.asarray(float(a), jnp.float32) for a in args]
-        return _float(prim.jax_fn(*vals))
+        return _float(_folder(prim)(*(np.float32(float(a)) for a in args)))
     if prim.arity == 2 and args[1].is_number:
         b = float(args[1])
         low, high = prim.domain
