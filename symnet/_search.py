@@ -52,6 +52,8 @@ class SearchConfig:
         each threshold is a candidate structure.
       early_stop_condition: stop searching further views once a candidate's validation
         loss (MSE / var(y)) is at most this (PySR's option of that name); None searches all.
+      group_keep_prob: every other member keeps each hidden unit group with this
+        probability (DySymNet-style architecture sampling inside one population).
       loo_below: with fewer samples than this, train on all of them and score candidates
         by leave-one-out refits instead of a held-out split.
     """
@@ -69,6 +71,7 @@ class SearchConfig:
     max_polish_complexity: int = 80
     views: tuple[str, ...] = ("raw", "log", "square")
     loo_below: int = 30
+    group_keep_prob: float = 1.0
     early_stop_condition: float | None = None
 
     def __post_init__(self):
@@ -289,7 +292,11 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.
     sd = sd if sd > 0 else 1.0
     ys = ((y - mu) / sd)[:, None]
     size = config.population_size
-    graphdef, params, masks = init_population(config.model_fn(d), k_init, size)
+    # Half the members keep their full architecture, half sample sub-architectures.
+    keep = np.where(np.arange(size) % 2 == 0, 1.0, config.group_keep_prob)
+    graphdef, params, masks = init_population(
+        config.model_fn(d), k_init, size, group_keep_prob=keep
+    )
     trainer = PopulationTrainer(graphdef, config.train)
     lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
     state = trainer.init(params, masks, lam, k_train)

@@ -12,7 +12,7 @@ from flax import nnx
 from symnet.layers._network import SymbolicNetwork
 from symnet.layers._symbolic import SymbolicLayer, UnitSpec
 
-__all__ = ["eql", "eql_div", "lies", "default_network", "PRESETS", "stack"]
+__all__ = ["eql", "eql_div", "lies", "default_network", "deep_network", "PRESETS", "stack"]
 
 
 def stack(
@@ -93,9 +93,10 @@ def lies(n_inputs: int, *, n_outputs: int = 1, rngs: nnx.Rngs) -> SymbolicNetwor
 
 
 def default_network(
-    n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs
+    n_inputs: int, *, n_outputs: int = 1, width: int = 2, depth: int = 2, rngs: nnx.Rngs
 ) -> SymbolicNetwork:
-    """symnet's default: two skip-connected layers of identity, sin, exp, log, sqrt, mul, div."""
+    """symnet's default: ``depth`` skip-connected layers of identity, sin, exp, log, sqrt,
+    mul and div units, ``width`` of each."""
     units = [
         ("identity", width),
         ("sin", width),
@@ -105,7 +106,18 @@ def default_network(
         ("mul", width),
         ("div", width),
     ]
-    return stack(n_inputs, [units] * 2, n_outputs=n_outputs, skip=True, rngs=rngs)
+    return stack(n_inputs, [units] * depth, n_outputs=n_outputs, skip=True, rngs=rngs)
 
 
-PRESETS = {"eql": eql, "eql_div": eql_div, "lies": lies, "default": default_network}
+def deep_network(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs):
+    """The default units in three skip-connected layers (products of three factors)."""
+    return default_network(n_inputs, n_outputs=n_outputs, width=width, depth=3, rngs=rngs)
+
+
+PRESETS = {
+    "eql": eql,
+    "eql_div": eql_div,
+    "lies": lies,
+    "default": default_network,
+    "deep": deep_network,
+}
