@@ -84,9 +84,7 @@ class SearchConfig:
         check_views(self.views)
         esc = self.early_stop_condition
         if esc is not None and not (isinstance(esc, (int, float)) and 0 <= esc < math.inf):
-            raise ValueError(
-                f"`early_stop_condition` must be None or a number >= 0, got {esc!r}."
-            )
+            raise ValueError(f"`early_stop_condition` must be None or a number >= 0, got {esc!r}.")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
                 f"`validation_fraction` must be in (0, 1), got {self.validation_fraction!r}."

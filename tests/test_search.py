@@ -191,7 +191,7 @@ def test_views_translate_formulas_back(data, view, truth, in_view):
             g = u[0] * sympy.sin(u[1])
         else:
             coef = np.linalg.lstsq(A, v.y, rcond=None)[0]
-            g = sum(float(c) * ui for c, ui in zip(coef[:2], u)) + float(coef[2])
+            g = sum(float(c) * ui for c, ui in zip(coef[:2], u, strict=True)) + float(coef[2])
     else:
         g = in_view(*u)
     np.testing.assert_allclose(evaluate(g, u, v.X), v.y, rtol=1e-9, atol=1e-9)
