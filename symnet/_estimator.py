@@ -98,6 +98,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
       early_stop_condition: stop once a formula's validation MSE / var(y) is at most this
         (remaining data views are skipped), as PySR's option; None searches everything.
+      oversample_worst: extra weight on the 10% of points the networks fit worst, for a
+        short extra fine-tuning (LIES' worst-region oversampling); 0 disables it.
       max_time: wall-clock budget of ``fit`` in seconds (None: unlimited).
       random_state: seed; the same seed gives the same formulas on the same machine.
       verbose: 0 is silent; 1 shows a progress bar (rich; works in notebooks too).
@@ -132,6 +134,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         views: tuple[str, ...] = ("raw", "log", "square"),
         model_selection: str = "best",
         early_stop_condition: float | None = None,
+        oversample_worst: float = 0.0,
         max_time: float | None = None,
         random_state=None,
         verbose: int = 0,
@@ -148,6 +151,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.views = views
         self.model_selection = model_selection
         self.early_stop_condition = early_stop_condition
+        self.oversample_worst = oversample_worst
         self.max_time = max_time
         self.random_state = random_state
         self.verbose = verbose
@@ -177,6 +181,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             max_candidates=self.max_candidates,
             validation_fraction=self.validation_fraction,
             early_stop_condition=self.early_stop_condition,
+            oversample_worst=self.oversample_worst,
             views=tuple(self.views) if not isinstance(self.views, str) else (self.views,),
         )
 

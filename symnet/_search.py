@@ -54,6 +54,9 @@ class SearchConfig:
         loss (MSE / var(y)) is at most this (PySR's option of that name); None searches all.
       group_keep_prob: every other member keeps each hidden unit group with this
         probability (DySymNet-style architecture sampling inside one population).
+      oversample_worst: after training, the 10% of training points the population fits
+        worst get weight ``1 + oversample_worst`` for extra fine-tuning steps (LIES'
+        worst-region oversampling); 0 disables it.
       loo_below: with fewer samples than this, train on all of them and score candidates
         by leave-one-out refits instead of a held-out split.
     """
@@ -72,6 +75,7 @@ class SearchConfig:
     views: tuple[str, ...] = ("raw", "log", "square")
     loo_below: int = 30
     group_keep_prob: float = 1.0
+    oversample_worst: float = 0.0
     early_stop_condition: float | None = None
 
     def __post_init__(self):
@@ -82,6 +86,9 @@ class SearchConfig:
         if not self.sparsity or any(s < 0 for s in self.sparsity):
             raise ValueError(f"`sparsity` must be non-empty and >= 0, got {self.sparsity!r}.")
         check_views(self.views)
+        osw = self.oversample_worst
+        if not (isinstance(osw, (int, float)) and 0 <= osw < math.inf):
+            raise ValueError(f"`oversample_worst` must be a finite number >= 0, got {osw!r}.")
         esc = self.early_stop_condition
         if esc is not None and not (isinstance(esc, (int, float)) and 0 <= esc < math.inf):
             raise ValueError(f"`early_stop_condition` must be None or a number >= 0, got {esc!r}.")
@@ -305,6 +312,17 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.
         state = trainer.run(state, X[tr], ys[tr], schedule, n_steps, w[tr])
         done += n_steps
         report(done / total)
+    if config.oversample_worst > 0 and not (deadline is not None and time.monotonic() > deadline):
+        # LIES' worst-region oversampling, as sample weights (same compiled program): the
+        # points the population fits worst weigh 1 + oversample_worst in extra fine-tuning.
+        pred = np.asarray(trainer.predict(state, X[tr]))[..., 0]
+        r2 = (pred - ys[tr, 0]) ** 2
+        r2 = np.where(np.isfinite(r2), r2, np.nan) / np.nanmean(r2, axis=1, keepdims=True)
+        score = np.nan_to_num(np.nanmean(r2, axis=0), nan=0.0)
+        worst = score >= np.quantile(score, 0.9)
+        w_os = w[tr] * (1.0 + config.oversample_worst * worst)
+        extra = max(1, total // 4)
+        state = trainer.run(state, X[tr], ys[tr], schedule, min(extra, config.chunk_steps), w_os)
     state = trainer.finalize(state)
 
     # Every member at every extra pruning threshold is a variant; the float64 refit of the

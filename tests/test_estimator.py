@@ -134,6 +134,9 @@ def test_max_time_is_honoured(frame):
         ({"model_selection": "fast"}, (np.ones((10, 2)), np.arange(10.0)), "`model_selection`"),
         ({"preset": "eqll"}, (np.ones((10, 2)), np.arange(10.0)), "`preset`"),
         ({"random_state": -3}, (np.ones((10, 2)), np.arange(10.0)), "`random_state`"),
+        ({"views": ("raw", "cube")}, (np.ones((10, 2)), np.arange(10.0)), "`views`"),
+        ({"oversample_worst": -2}, (np.ones((10, 2)), np.arange(10.0)), "`oversample_worst`"),
+        ({"early_stop_condition": -1}, (np.ones((10, 2)), np.arange(10.0)), "`early_stop"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(kwargs, fit_args, match):

@@ -1,5 +1,7 @@
 """Refit, rounding, scoring, selection and the discover pipeline end to end."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -229,3 +231,28 @@ def test_tiny_data_is_validated_leave_one_out():
     assert all(c.val_nmse >= 0 for c in cands)
     front = symnet.pareto_front(cands)
     assert symnet.is_symbolic_solution(front[symnet.select(front)].expr, 2 * x0**2)
+
+
+def test_worst_region_oversampling_still_recovers(data):
+    config = dataclasses.replace(SMALL, oversample_worst=3.0)
+    cands = symnet.discover(data, data[:, 0] * data[:, 1], key=jax.random.key(0), config=config)
+    front = symnet.pareto_front(cands)
+    assert symnet.is_symbolic_solution(front[symnet.select(front)].expr, x0 * x1)
+
+
+def test_early_stop_condition_skips_the_remaining_views(data):
+    y = data[:, 0] * data[:, 1]
+    config = dataclasses.replace(SMALL, views=("raw", "log"), early_stop_condition=1e-12)
+    cands = symnet.discover(data, y, key=jax.random.key(0), config=config)
+    # Members of view k are numbered from k * max_candidates; only the raw view ran.
+    assert max(c.member for c in cands) < SMALL.max_candidates
+    assert min(c.val_nmse for c in cands) <= 1e-12
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("oversample_worst", -1.0), ("early_stop_condition", -1e-3), ("views", ())],
+)
+def test_search_config_rejects_bad_options(field, value):
+    with pytest.raises(ValueError, match=f"`{field}`"):
+        symnet.SearchConfig(**{field: value})
