@@ -9,6 +9,7 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 import jax
@@ -100,6 +101,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         (remaining data views are skipped), as PySR's option; None searches everything.
       oversample_worst: extra weight on the 10% of points the networks fit worst, for a
         short extra fine-tuning (LIES' worst-region oversampling); 0 disables it.
+      warm_start: with ``fit(..., run_dir=)``, resume the training checkpoints an unfinished
+        (killed) fit left in ``run_dir`` instead of refusing the non-empty directory.
       max_time: wall-clock budget of ``fit`` in seconds (None: unlimited).
       random_state: seed; the same seed gives the same formulas on the same machine.
       verbose: 0 is silent; 1 shows a progress bar (rich; works in notebooks too).
@@ -135,6 +138,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         model_selection: str = "best",
         early_stop_condition: float | None = None,
         oversample_worst: float = 0.0,
+        warm_start: bool = False,
         max_time: float | None = None,
         random_state=None,
         verbose: int = 0,
@@ -152,6 +156,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.model_selection = model_selection
         self.early_stop_condition = early_stop_condition
         self.oversample_worst = oversample_worst
+        self.warm_start = warm_start
         self.max_time = max_time
         self.random_state = random_state
         self.verbose = verbose
@@ -195,12 +200,14 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
           sample_weight: non-negative weights (n,), used in training, refits and selection.
           variable_names: names overriding the DataFrame columns.
           run_dir: if given, a new (or empty) directory receiving the equations CSV, the
-            selected formula, metadata and the pickled model; an existing run is never
-            overwritten.
+            selected formula, metadata and the pickled model, and, while training, orbax
+            checkpoints (``checkpoints/``) after every chunk of steps; an existing run is
+            never overwritten. With ``warm_start=True`` a fit killed mid-way resumes from
+            its last checkpoint when started again with the same ``run_dir``.
         """
         config = self._search_config()
         if run_dir is not None:
-            _persist.check_new_run_dir(run_dir)
+            _persist.check_new_run_dir(run_dir, resume=bool(self.warm_start))
         seed = _seed(self.random_state)
         deadline = None if self.max_time is None else time.monotonic() + float(self.max_time)
         if y is None:
@@ -236,6 +243,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 config=config,
                 sample_weight=wc,
                 deadline=out_deadline,
+                checkpoint_dir=None
+                if run_dir is None
+                else os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}"),
             )
             front = pareto_front(cands)
             var = float(np.var(yc))

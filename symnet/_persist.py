@@ -14,20 +14,40 @@ import pickle
 import platform
 from pathlib import Path
 
-__all__ = ["check_new_run_dir", "write_run", "read_run", "MODEL_FILE"]
+__all__ = ["check_new_run_dir", "write_run", "read_run", "MODEL_FILE", "CHECKPOINTS"]
 
 MODEL_FILE = "model.pkl"
 
 
-def check_new_run_dir(run_dir) -> Path:
-    """Raises ``ValueError`` if ``run_dir`` exists and is not an empty directory."""
+#: Subdirectory of a run directory holding training checkpoints (``fit`` resumes them).
+CHECKPOINTS = "checkpoints"
+
+
+def check_new_run_dir(run_dir, *, resume: bool = False) -> Path:
+    """Raises ``ValueError`` unless ``run_dir`` may receive a new run.
+
+    A missing or empty directory always may. With ``resume=True``, so may a directory that
+    holds nothing but the ``checkpoints`` of an unfinished fit (one that was killed).
+    """
     path = Path(run_dir)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ValueError(
-            f"`run_dir` {str(path)!r} already exists and is not empty; symnet never "
-            "overwrites saved runs. Choose a new directory or remove it yourself."
-        )
-    return path
+    if not path.exists():
+        return path
+    if not path.is_dir():
+        raise ValueError(f"`run_dir` {str(path)!r} exists and is not a directory.")
+    entries = {p.name for p in path.iterdir()}
+    if not entries or (resume and entries == {CHECKPOINTS}):
+        return path
+    hint = (
+        " It holds a finished run; fit into a new directory."
+        if MODEL_FILE in entries
+        else " Pass warm_start=True to resume an unfinished fit's checkpoints."
+        if entries == {CHECKPOINTS}
+        else ""
+    )
+    raise ValueError(
+        f"`run_dir` {str(path)!r} already exists and is not empty; symnet never "
+        f"overwrites saved runs. Choose a new directory or remove it yourself.{hint}"
+    )
 
 
 def _versions() -> dict:
@@ -52,7 +72,7 @@ def _versions() -> dict:
 
 def write_run(model, run_dir) -> Path:
     """Writes the fitted ``model`` into the new directory ``run_dir``."""
-    path = check_new_run_dir(run_dir)
+    path = check_new_run_dir(run_dir, resume=True)
     path.mkdir(parents=True, exist_ok=True)
     tables = model.equations_ if model.n_outputs_ > 1 else [model.equations_]
     for k, table in enumerate(tables):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,7 @@ import numpy as np
 import sympy
 from flax import nnx
 
+from symnet._checkpoint import StateCheckpoints
 from symnet._refit import evaluate, loo_residuals, refit, round_constants
 from symnet._sympy_utils import bounded_simplify, complexity
 from symnet._train import PopulationTrainer, TrainConfig, init_population
@@ -173,6 +175,7 @@ def discover(
     sample_weight: np.ndarray | None = None,
     deadline: float | None = None,
     progress: Callable[[str, float], None] | None = None,
+    checkpoint_dir: str | None = None,
 ) -> list[Candidate]:
     """Trains a population on ``(X, y)`` and returns refit candidate formulas.
 
@@ -183,6 +186,8 @@ def discover(
       deadline: a ``time.monotonic()`` value; training stops at the next chunk boundary
         after it and extraction after the current candidate (at least one is refit).
       progress: called as ``progress(stage, fraction_done)``.
+      checkpoint_dir: if given, each view's training state is saved there (orbax) after
+        every chunk, and a saved state is resumed instead of starting over.
     Returns:
       Candidates sorted by complexity, duplicates removed. The constant and the linear
       least-squares fit are always among them.
@@ -250,6 +255,7 @@ def discover(
             config,
             view_deadline,
             lambda f, view=view: report(f"train ({view})", f),
+            None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"view_{view}"),
         )
         for k, e in enumerate(exprs):
             if n_refit > 0 and late():
@@ -288,9 +294,10 @@ def discover(
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
 
 
-def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.Expr]:
+def _structures(X, y, w, tr, val, keys, config, deadline, report, ckpt_dir=None):
     """Trains a population on one data view; returns shortlisted member formulas
-    over :func:`symnet._views.view_symbols`, in the view's target units."""
+    over :func:`symnet._views.view_symbols`, in the view's target units. With
+    ``ckpt_dir``, training state is saved after every chunk and resumed from there."""
     k_init, k_train = keys
     d = X.shape[1]
     mu, sd = float(np.mean(y[tr])), float(np.std(y[tr]))
@@ -306,13 +313,20 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.
     lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
     state = trainer.init(params, masks, lam, k_train)
     schedule, total = config.train.schedule(), config.train.steps
-    done = 0
+    ckpt = None if ckpt_dir is None else StateCheckpoints(ckpt_dir)
+    if ckpt is not None:
+        state = ckpt.restore(state) or state
+    done = min(int(state.step), total)
     while done < total and not (deadline is not None and time.monotonic() > deadline):
         n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
         state = trainer.run(state, X[tr], ys[tr], schedule, n_steps, w[tr])
         done += n_steps
+        if ckpt is not None:
+            ckpt.save(state)
         report(done / total)
-    if config.oversample_worst > 0 and not (deadline is not None and time.monotonic() > deadline):
+    resumed_past_end = int(state.step) > total  # oversampling already ran before a kill
+    late = deadline is not None and time.monotonic() > deadline
+    if config.oversample_worst > 0 and not late and not resumed_past_end:
         # LIES' worst-region oversampling, as sample weights (same compiled program): the
         # points the population fits worst weigh 1 + oversample_worst in extra fine-tuning.
         pred = np.asarray(trainer.predict(state, X[tr]))[..., 0]
@@ -323,6 +337,8 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report) -> list[sympy.
         w_os = w[tr] * (1.0 + config.oversample_worst * worst)
         extra = max(1, total // 4)
         state = trainer.run(state, X[tr], ys[tr], schedule, min(extra, config.chunk_steps), w_os)
+        if ckpt is not None:
+            ckpt.save(state)
     state = trainer.finalize(state)
 
     # Every member at every extra pruning threshold is a variant; the float64 refit of the

@@ -80,12 +80,14 @@ def test_run_dir_and_from_file(tmp_path, frame):
         "selected.txt",
         "metadata.json",
         "model.pkl",
+        "checkpoints",
     }
     restored = SymbolicRegressor.from_file(run)
     np.testing.assert_array_equal(restored.predict(df), model.predict(df))
     before = (run / "equations.csv").read_bytes()
-    with pytest.raises(ValueError, match="never overwrites"):
-        SymbolicRegressor(**FAST).fit(df, y, run_dir=run)
+    for warm_start in (False, True):
+        with pytest.raises(ValueError, match="never overwrites"):
+            SymbolicRegressor(**FAST, warm_start=warm_start).fit(df, y, run_dir=run)
     assert (run / "equations.csv").read_bytes() == before
     with pytest.raises(ValueError, match="not a symnet run"):
         SymbolicRegressor.from_file(tmp_path)
@@ -159,3 +161,35 @@ def test_kepler_third_law_from_six_planets():
     T = np.array([0.2408, 0.6152, 1.0000, 1.8809, 11.862, 29.457])
     model = SymbolicRegressor(**FAST).fit(pd.DataFrame({"a": a}), T)
     assert model.sympy() == sympy.Symbol("a", real=True) ** sympy.Rational(3, 2)
+
+
+def test_killed_fit_resumes_from_its_checkpoint(frame, tmp_path, monkeypatch):
+    import symnet._search as search
+
+    df, y = frame
+    settings = dict(FAST, views=("raw",))
+    reference = SymbolicRegressor(**settings).fit(df, y, run_dir=tmp_path / "reference")
+
+    real_run, calls = search.PopulationTrainer.run, []
+
+    def run(self, state, *args, **kwargs):
+        calls.append(int(state.step))
+        if len(calls) == 2 and kill:
+            raise KeyboardInterrupt  # killed after the first chunk was checkpointed
+        return real_run(self, state, *args, **kwargs)
+
+    monkeypatch.setattr(search.PopulationTrainer, "run", run)
+    run_dir = tmp_path / "run"
+    kill = True
+    with pytest.raises(KeyboardInterrupt):
+        SymbolicRegressor(**settings).fit(df, y, run_dir=run_dir)
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints"]
+    with pytest.raises(ValueError, match="warm_start=True to resume"):
+        SymbolicRegressor(**settings).fit(df, y, run_dir=run_dir)
+
+    kill, calls[:] = False, []
+    model = SymbolicRegressor(**settings, warm_start=True).fit(df, y, run_dir=run_dir)
+    assert calls[0] == 500  # resumed after the saved chunk, not from step 0
+    assert model.equations_["equation"].tolist() == reference.equations_["equation"].tolist()
+    with pytest.raises(ValueError, match="finished run"):
+        SymbolicRegressor(**settings, warm_start=True).fit(df, y, run_dir=run_dir)

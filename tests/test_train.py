@@ -284,3 +284,28 @@ def test_config_rejects_nan_learning_rate():
 def test_valid_config_edges_are_accepted():
     TrainConfig(steps=1, warmup=0.0, finetune=0.0, batch_size=1, penalty="l1")
     TrainConfig(warmup=0.5, finetune=0.5, batch_size=None)
+
+
+def test_checkpoints_restore_bitwise_and_refuse_other_shapes(tmp_path):
+    from symnet._checkpoint import StateCheckpoints
+
+    x, y = _data()
+    config = TrainConfig(steps=40)
+    trainer, state = _setup(SMALL, 4, config)
+    state = trainer.run(state, x, y, config.schedule(), 20)
+    StateCheckpoints(tmp_path).save(state)
+    _, fresh = _setup(SMALL, 4, config, seed=5)
+    restored = StateCheckpoints(tmp_path).restore(fresh)
+    assert int(restored.step) == 20
+    raw = lambda s: s._replace(key=jax.random.key_data(s.key))  # noqa: E731
+    for a, b in zip(_leaves(raw(restored)), _leaves(raw(state)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Continuing from the restored state is the same as never stopping.
+    a = trainer.run(restored, x, y, config.schedule(), 20)
+    b = trainer.run(state, x, y, config.schedule(), 20)
+    for u, v in zip(_leaves(a.params), _leaves(b.params), strict=True):
+        np.testing.assert_array_equal(u, v)
+    _, other = _setup(SMALL, 8, config)
+    with pytest.raises(ValueError, match="other settings"):
+        StateCheckpoints(tmp_path).restore(other)
+    assert StateCheckpoints(tmp_path / "empty").restore(fresh) is None
