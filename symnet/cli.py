@@ -99,6 +99,8 @@ def fit(
     run_dir: Path = typer.Option(None, "--run-dir", help="New directory for the results."),
     seed: int = typer.Option(0, help="Random seed."),
     selection: str = typer.Option("best", help="Model selection: best, accuracy or score."),
+    steps: int = typer.Option(3000, help="Training steps per population."),
+    restarts: int = typer.Option(8, help="Restarts per sparsity strength."),
 ) -> None:
     """Fits formulas for TARGET from the other columns and prints the Pareto front."""
     df = _read_csv(data)
@@ -108,7 +110,13 @@ def fit(
     _numeric(df, [*features, target], data)
     if run_dir is None:
         run_dir = Path("runs") / f"{data.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    model = SymbolicRegressor(max_time=time_budget, random_state=seed, model_selection=selection)
+    model = SymbolicRegressor(
+        max_time=time_budget,
+        random_state=seed,
+        model_selection=selection,
+        steps=steps,
+        n_restarts=restarts,
+    )
     try:
         model.fit(df[features], df[target], run_dir=run_dir)
     except ValueError as err:

@@ -34,7 +34,10 @@ def test_fit_predict_show(tmp_path):
     data, run = _csv(tmp_path), tmp_path / "run"
     runner = CliRunner()
     res = runner.invoke(
-        app, ["fit", str(data), "--target", "y", "--time", "30", "--run-dir", str(run)]
+        app,
+        # A step budget (machine-independent) well inside a generous wall-clock budget.
+        ["fit", str(data), "--target", "y", "--time", "300", "--steps", "1500"]
+        + ["--restarts", "4", "--run-dir", str(run)],
     )
     assert res.exit_code == 0, res.output
     assert "Selected: y = a*b" in res.output
