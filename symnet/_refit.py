@@ -161,6 +161,15 @@ def _weights(w, n):
     return np.ones(n) if w is None else np.asarray(w, np.float64)
 
 
+def _prepare(expr, symbols, X, y, sample_weight):
+    """float64 data and weights, ``expr`` parametrised, and its lambdified ``f(X, c)``."""
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64)
+    w = _weights(sample_weight, len(y))
+    par = parametrize(expr)
+    return X, y, w, par, _lambdify(par.expr, symbols, par.consts)
+
+
 def refit(
     expr: sympy.Expr,
     symbols: Sequence[sympy.Symbol],
@@ -169,11 +178,7 @@ def refit(
     sample_weight: np.ndarray | None = None,
 ) -> tuple[sympy.Expr, float]:
     """Refits every float in ``expr`` on ``(X, y)``; returns ``(expr, rss)``."""
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64)
-    w = _weights(sample_weight, len(y))
-    par = parametrize(expr)
-    f = _lambdify(par.expr, symbols, par.consts)
+    X, y, w, par, f = _prepare(expr, symbols, X, y, sample_weight)
     c, rss = _solve(f, X, y, w, par.values, np.arange(len(par.consts)))
     return par.substitute(c), rss
 
@@ -190,11 +195,7 @@ def loo_residuals(
     For tiny datasets (a handful of planets), where a held-out split would leave too
     little to fit or to judge. NaN everywhere when ``expr`` has ``n - 1`` constants or more.
     """
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64)
-    w = _weights(sample_weight, len(y))
-    par = parametrize(expr)
-    f = _lambdify(par.expr, symbols, par.consts)
+    X, y, w, par, f = _prepare(expr, symbols, X, y, sample_weight)
     free = np.arange(len(par.consts))
     if len(free) >= len(y) - 1:  # it can interpolate the n - 1 points: nothing to judge by
         return np.full(len(y), np.nan)
@@ -246,14 +247,10 @@ def round_constants(
     ``deadline`` (a ``time.monotonic()`` value) stops the search early; constants not yet
     tried keep their fitted values.
     """
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64)
-    w = _weights(sample_weight, len(y))
-    par = parametrize(expr)
-    p = len(par.consts)
-    if p == 0:
+    if not expr.atoms(sympy.Float):
         return expr
-    f = _lambdify(par.expr, symbols, par.consts)
+    X, y, w, par, f = _prepare(expr, symbols, X, y, sample_weight)
+    p = len(par.consts)
     values = par.values.copy()
     rss = _rss(f(X, values), y, w)
     if not math.isfinite(rss):
