@@ -4,6 +4,7 @@ Train networks of interpretable primitives under ``jax.jit``, prune them with ma
 export them as simplified sympy formulas whose constants are refit on the data.
 """
 
+from symnet import datasets as datasets
 from symnet import layers as layers
 from symnet import pruning as pruning
 from symnet._losses import l1 as l1

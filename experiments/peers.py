@@ -1,0 +1,123 @@
+"""Methods the benchmark runner can fit: symnet and, when installed, pyoperon and gplearn.
+
+Each method is ``fit(X, y, *, max_time, seed) -> (formula, time_to_selected)`` with ``X`` a
+DataFrame (columns = the task's variable names), ``formula`` a sympy expression over
+``sympy.Symbol(name, real=True)`` for those names, and ``time_to_selected`` in seconds or
+None when the method cannot tell. The peers are optional: ``pip install symnet[peers]``.
+Nothing here is imported by the package.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import sympy
+
+__all__ = [
+    "METHODS",
+    "fit_symnet",
+    "fit_operon",
+    "fit_gplearn",
+    "fit_linear",
+    "gplearn_to_sympy",
+]
+
+
+def _symbols(X: pd.DataFrame) -> list[sympy.Symbol]:
+    return [sympy.Symbol(str(c), real=True) for c in X.columns]
+
+
+def fit_symnet(X, y, *, max_time, seed):
+    """symnet's default :class:`~symnet.SymbolicRegressor` under ``max_time``."""
+    from symnet import SymbolicRegressor
+
+    model = SymbolicRegressor(max_time=max_time, random_state=seed).fit(X, y)
+    found = model.equations_["found_at"][model.selection_]
+    return model.sympy(), float(found)
+
+
+def fit_operon(X, y, *, max_time, seed):
+    """pyoperon's scikit-learn estimator, SRBench-style settings, ``max_time`` budget."""
+    from pyoperon.sklearn import SymbolicRegressor as Operon
+
+    est = Operon(
+        allowed_symbols="add,sub,mul,div,constant,variable,sin,cos,exp,log,sqrt",
+        max_length=50,
+        max_time=max(1, int(max_time)),
+        generations=10**6,
+        max_evaluations=10**9,
+        optimizer_iterations=10,
+        n_threads=1,
+        random_state=seed,
+    )
+    est.fit(X.to_numpy(), np.asarray(y))
+    names = [str(c) for c in X.columns]
+    text = est.get_model_string(est.model_, 16, names)
+    local = {str(s): s for s in _symbols(X)}
+    return sympy.parse_expr(text.replace("^", "**"), local_dict=local), None
+
+
+_GPLEARN_OPS = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "sqrt": lambda a: sympy.sqrt(sympy.Abs(a)),
+    "log": lambda a: sympy.log(sympy.Abs(a)),
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "neg": lambda a: -a,
+    "inv": lambda a: 1 / a,
+}
+
+
+def gplearn_to_sympy(program: str, symbols) -> sympy.Expr:
+    """A gplearn program string (``add(mul(X0, X1), 0.5)``) as a sympy expression over
+    ``symbols`` (``X{i}`` -> ``symbols[i]``); protected ``sqrt``/``log`` read ``|a|``."""
+    local = dict(_GPLEARN_OPS)
+    local.update({f"X{i}": s for i, s in enumerate(symbols)})
+    return sympy.sympify(program, locals=local)
+
+
+def fit_gplearn(X, y, *, max_time, seed, population_size=1000, chunk=5):
+    """gplearn, grown ``chunk`` generations at a time (warm start) until ``max_time``."""
+    from gplearn.genetic import SymbolicRegressor as GP
+
+    est = GP(
+        population_size=population_size,
+        generations=chunk,
+        function_set=("add", "sub", "mul", "div", "sqrt", "log", "sin", "cos"),
+        parsimony_coefficient=0.001,
+        warm_start=True,
+        n_jobs=1,
+        random_state=seed,
+    )
+    start, gens = time.monotonic(), 0
+    Xa, ya = X.to_numpy(), np.asarray(y)
+    while True:
+        gens += chunk
+        est.set_params(generations=gens)
+        t0 = time.monotonic()
+        est.fit(Xa, ya)
+        used = time.monotonic() - start
+        if used + (time.monotonic() - t0) > max_time:
+            break
+    return gplearn_to_sympy(str(est._program), _symbols(X)), None
+
+
+def fit_linear(X, y, *, max_time, seed):
+    """Ordinary least squares: the floor every method should beat (and a fast smoke test)."""
+    A = np.column_stack([X.to_numpy(), np.ones(len(X))])
+    coef, *_ = np.linalg.lstsq(A, np.asarray(y), rcond=None)
+    terms = [sympy.Float(c) * s for c, s in zip(coef[:-1], _symbols(X), strict=True)]
+    return sympy.Add(*terms) + sympy.Float(coef[-1]), 0.0
+
+
+METHODS = {
+    "symnet": fit_symnet,
+    "operon": fit_operon,
+    "gplearn": fit_gplearn,
+    "linear": fit_linear,
+}

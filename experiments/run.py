@@ -1,0 +1,272 @@
+"""Benchmark runner: suites of :mod:`symnet.datasets`, scored side by side with peers.
+
+    .venv/bin/python -m experiments.run --suite feynman --noise 0.01 --time 60 --jobs 2 \\
+        --out experiments/results/srbench
+    .venv/bin/python -m experiments.run --suite feynman --sample 30 --methods symnet operon gplearn
+
+One process per (task, method, noise, seed), killed after a hard timeout (``2 * time + 120``
+seconds); one JSON line per finished task in ``OUT/<suite>.jsonl``. Resumable: tasks
+already recorded (same task, method, noise, seed and budget) are skipped. After each run
+the markdown report ``OUT/<suite>.md`` and the plot ``OUT/<suite>_recovery.png`` (recovery
+rate vs noise per method) are rewritten from every record.
+
+Scoring (:func:`score`): SRBench's symbolic-solution check (model minus truth or model over
+truth simplifies to a constant, floats rounded first, each check time-limited), R^2 on
+held-out points from the task's box, R^2 on a wider box (``extrapolate=True``), complexity
+(sympy operation count of the rounded formula), wall time and time to the selected formula.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+N_TRAIN = {"nguyen": None, "strogatz": None}  # None: the task's own default size
+
+
+def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
+    """Exactness, test and extrapolation R^2 and complexity of ``formula`` on ``task``.
+
+    Test points are drawn with seed ``seed + 1`` (training uses ``seed``), extrapolation
+    points from the widened box with seed ``seed + 2``.
+    """
+    from symnet import is_symbolic_solution, r2_score
+    from symnet._refit import evaluate
+    from symnet._sympy_utils import complexity, round_floats
+
+    symbols = task.symbols()
+    out = {}
+    for label, extrapolate, s in (("r2_test", False, seed + 1), ("r2_extrap", True, seed + 2)):
+        X, y = task.sample(
+            None if task.suite in N_TRAIN else 1000, seed=s, extrapolate=extrapolate
+        )
+        with np.errstate(all="ignore"):
+            pred = evaluate(formula, symbols, X.to_numpy())
+        out[label] = float(r2_score(y, pred))
+    out["exact"] = bool(is_symbolic_solution(formula, task.expr(), seconds=check_seconds))
+    out["complexity"] = int(complexity(round_floats(formula)))
+    return out
+
+
+def run_one(task_name: str, method: str, noise: float, seed: int, max_time: float) -> dict:
+    """Fits and scores one task in this process (the worker's job)."""
+    from experiments.peers import METHODS
+    from symnet.datasets import get_task
+
+    task = get_task(task_name)
+    n = None if task.suite in N_TRAIN else 1000
+    X, y = task.sample(n, noise=noise, seed=seed)
+    t0 = time.perf_counter()
+    formula, found_at = METHODS[method](X, y, max_time=max_time, seed=seed)
+    wall = time.perf_counter() - t0
+    rec = {"found": str(formula), "wall": wall, "time_to_selected": found_at}
+    rec.update(score(task, formula, seed=seed))
+    return rec
+
+
+def _key(r):
+    return (r["task"], r["method"], float(r["noise"]), int(r["seed"]), float(r["max_time"]))
+
+
+def _launch(task, method, noise, seed, max_time, hard):
+    base = {
+        "task": task,
+        "method": method,
+        "noise": noise,
+        "seed": seed,
+        "max_time": max_time,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "result.json")
+        cmd = [
+            sys.executable,
+            "-m",
+            "experiments.run",
+            "--worker",
+            task,
+            method,
+            str(noise),
+            str(seed),
+            str(max_time),
+            path,
+        ]
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=hard)
+        except subprocess.TimeoutExpired:
+            return {**base, "status": "timeout", "wall": time.perf_counter() - t0, "exact": False}
+        if proc.returncode != 0 or not os.path.exists(path):
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+            return {**base, "status": "error", "error": tail[0][:300], "exact": False}
+        with open(path) as f:
+            return {**base, "status": "ok", **json.load(f)}
+
+
+def load_records(path: str) -> list[dict]:
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _median(values):
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return statistics.median(values) if values else float("nan")
+
+
+def write_report(records: list[dict], suite: str, out: str, command: str) -> None:
+    """Markdown summary per (method, noise) plus failures, and the recovery-vs-noise plot."""
+    groups: dict[tuple[str, float, float], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["method"], float(r["noise"]), float(r["max_time"])), []).append(r)
+    lines = [f"# Benchmark: {suite}", ""]
+    lines.append(
+        f"Written {datetime.date.today()}; python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs. Last command: `{command}`"
+    )
+    lines += [
+        "",
+        "Exact = SRBench symbolic solution. R^2 on 1000 held-out points from the task's box "
+        "(test) and from the box widened by 50% upwards (extrap). Times in seconds.",
+        "",
+        "| method | noise | budget (s) | tasks | exact | rate | median R^2 test | "
+        "median R^2 extrap | median complexity | median wall | median time to selected |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (method, noise, budget), rs in sorted(groups.items()):
+        ok = [r for r in rs if r.get("status") == "ok"]
+        n_exact = sum(bool(r.get("exact")) for r in rs)
+        lines.append(
+            f"| {method} | {noise} | {budget:g} | {len(rs)} | {n_exact} | "
+            f"{100 * n_exact / len(rs):.1f}% | {_median(r['r2_test'] for r in ok):.4f} | "
+            f"{_median(r['r2_extrap'] for r in ok):.4f} | "
+            f"{_median(r['complexity'] for r in ok):.0f} | "
+            f"{_median(r.get('wall') for r in rs):.1f} | "
+            f"{_median(r.get('time_to_selected') for r in ok):.1f} |"
+        )
+    lines += ["", "## Not recovered", ""]
+    lines += ["| method | noise | task | status | R^2 test | found |", "|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["method"], r["noise"], r["task"])):
+        if r.get("exact"):
+            continue
+        found = r.get("found", r.get("error", ""))
+        found = found if len(found) <= 160 else found[:157] + "..."
+        r2 = f"{r['r2_test']:.4f}" if "r2_test" in r else "-"
+        cells = [r["method"], r["noise"], r["task"], r.get("status"), r2, f"`{found}`"]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    with open(os.path.join(out, f"{suite}.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    _plot(groups, suite, out)
+
+
+def _plot(groups, suite, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for method in sorted({m for m, _, _ in groups}):
+        pts = sorted(
+            (noise, 100 * sum(bool(r.get("exact")) for r in rs) / len(rs))
+            for (m, noise, _), rs in groups.items()
+            if m == method
+        )
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=method)
+    ax.set_xscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("noise level gamma")
+    ax.set_ylabel("exact recovery (%)")
+    ax.set_title(suite)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, f"{suite}_recovery.png"), dpi=120)
+    plt.close(fig)
+
+
+def select_tasks(suite: str, only=None, sample: int | None = None, sample_seed: int = 0):
+    """Task names of ``suite``: ``only`` (names with or without the suite prefix) or a
+    fixed, seeded random sample of ``sample`` tasks."""
+    from symnet.datasets import load_suite
+
+    names = [t.name for t in load_suite(suite)]
+    if only:
+        wanted = {o if "/" in o else f"{suite}/{o}" for o in only}
+        unknown = wanted - set(names)
+        if unknown:
+            raise SystemExit(f"unknown tasks in --only: {sorted(unknown)}")
+        names = [n for n in names if n in wanted]
+    if sample is not None and sample < len(names):
+        names = sorted(random.Random(sample_seed).sample(names, sample), key=names.index)
+    return names
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        task, method, noise, seed, max_time, path = argv[1:7]
+        rec = run_one(task, method, float(noise), int(seed), float(max_time))
+        with open(path, "w") as f:
+            json.dump(rec, f)
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", default="feynman")
+    ap.add_argument("--noise", type=float, nargs="+", default=[0.0])
+    ap.add_argument("--time", type=float, default=60.0, help="budget per task (s)")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", nargs="+", default=["symnet"])
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--sample", type=int, help="a seeded random subset of this many tasks")
+    ap.add_argument("--sample-seed", type=int, default=0)
+    ap.add_argument("--out", default=os.path.join("experiments", "results", "bench"))
+    args = ap.parse_args(argv)
+    from experiments.peers import METHODS
+
+    bad = [m for m in args.methods if m not in METHODS]
+    if bad:
+        raise SystemExit(f"unknown --methods {bad}; choose from {sorted(METHODS)}")
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"{args.suite}.jsonl")
+    records = load_records(path)
+    done = {_key(r) for r in records}
+    names = select_tasks(args.suite, args.only, args.sample, args.sample_seed)
+    todo = [
+        (t, m, g)
+        for g in args.noise
+        for t in names
+        for m in args.methods
+        if (t, m, float(g), args.seed, float(args.time)) not in done
+    ]
+    command = "python -m experiments.run " + " ".join(argv)
+    hard = 2 * args.time + 120
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(_launch, t, m, g, args.seed, args.time, hard) for t, m, g in todo]
+        for fut in concurrent.futures.as_completed(futures):
+            rec = fut.result()
+            records.append(rec)
+            with open(path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            print(
+                f"{rec['task']:>28} {rec['method']:>8} noise={rec['noise']} "
+                f"{rec.get('status')} exact={rec.get('exact')} {rec.get('found', '')[:80]}",
+                flush=True,
+            )
+            write_report(records, args.suite, args.out, command)
+    if records:
+        write_report(records, args.suite, args.out, command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Deterministic, offline symbolic-regression benchmark tasks.
+
+Four suites, all generated locally from packaged formula tables (nothing is downloaded):
+
+- ``"feynman"``: the 100 AI-Feynman equations (Udrescu & Tegmark, *Sci. Adv.* 2020);
+  inputs :math:`x_j \\sim U[l_j, h_j]` i.i.d. over the published ranges, 1000 rows.
+- ``"bonus"``: the 20 AI-Feynman bonus equations, same design.
+- ``"nguyen"``: Nguyen-1 ... Nguyen-12 (Uy et al. 2011), 20 rows (one variable) or 100
+  rows (two variables).
+- ``"strogatz"``: the 14 right-hand sides :math:`F_i(x, y)` of the 7 planar ODE-Strogatz
+  systems, sampled along 4 simulated trajectories of 101 points (404 rows).
+
+A :class:`Task` samples :math:`(X, y)` with :math:`y_i = f(x_i) + \\varepsilon_i`, where the
+noise (:func:`add_noise`) is :math:`\\varepsilon_i \\sim \\mathcal N(0, (\\gamma\\,
+\\mathrm{RMS}(f(x)))^2)`, the SRBench convention with :math:`\\gamma` in
+:data:`NOISE_LEVELS`. Sampling is a pure function of (task name, n, noise, seed,
+extrapolate): the generators are seeded from ``seed`` and a CRC-32 of the task name.
+``extrapolate=True`` widens each range :math:`[l, h]` to :math:`[l, h + \\tfrac12(h-l)]`.
+
+Example:
+    >>> from symnet.datasets import get_task
+    >>> task = get_task("nguyen/1")
+    >>> X, y = task.sample(5, seed=0)
+    >>> list(X.columns), y.shape
+    (['x'], (5,))
+    >>> task.expr()
+    x**3 + x**2 + x
+"""
+
+from __future__ import annotations
+
+from symnet.datasets._noise import NOISE_LEVELS, add_noise
+from symnet.datasets._registry import SUITES, get_task, load_suite
+from symnet.datasets._task import Task
+
+__all__ = ["NOISE_LEVELS", "SUITES", "Task", "add_noise", "get_task", "load_suite"]

@@ -1,0 +1,82 @@
+"""Suite loading and task lookup by name."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+
+from symnet.datasets._feynman import load_equation_file
+from symnet.datasets._nguyen import nguyen_tasks
+from symnet.datasets._strogatz import strogatz_tasks
+from symnet.datasets._task import Task
+
+__all__ = ["SUITES", "get_task", "load_suite"]
+
+#: The available suites, in load order.
+SUITES: tuple[str, ...] = ("feynman", "bonus", "nguyen", "strogatz")
+
+
+@functools.cache
+def _suite(suite: str) -> tuple[Task, ...]:
+    if suite == "feynman":
+        return load_equation_file("feynman_equations.csv", "feynman")
+    if suite == "bonus":
+        return load_equation_file("feynman_bonus_equations.csv", "bonus")
+    if suite == "nguyen":
+        return nguyen_tasks()
+    return strogatz_tasks()
+
+
+def load_suite(suite: str) -> list[Task]:
+    """All tasks of one suite, in file order.
+
+    ======== ===== =====================================================
+    suite    tasks contents
+    ======== ===== =====================================================
+    feynman  100   AI-Feynman equations, :math:`x_j \\sim U[l_j, h_j]`
+    bonus    20    AI-Feynman bonus equations, same design
+    nguyen   12    Nguyen-1 ... Nguyen-12
+    strogatz 14    right-hand sides of 7 planar ODE systems
+    ======== ===== =====================================================
+
+    Args:
+        suite: one of :data:`SUITES`.
+
+    Returns:
+        A new list of :class:`Task` (the tasks themselves are immutable and cached).
+
+    Raises:
+        ValueError: if ``suite`` is not one of :data:`SUITES`.
+    """
+    if not isinstance(suite, str) or suite not in SUITES:
+        raise ValueError(f"suite must be one of {list(SUITES)}, got {suite!r}")
+    return list(_suite(suite))
+
+
+@functools.cache
+def _by_name() -> dict[str, Task]:
+    return {task.name: task for suite in SUITES for task in _suite(suite)}
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``, e.g. ``"feynman/I.6.2a"`` or ``"strogatz/vdp_x"``.
+
+    Raises:
+        ValueError: if no task has that name; the message suggests close matches.
+    """
+    tasks = _by_name()
+    if isinstance(name, str) and name in tasks:
+        return tasks[name]
+    hint = ""
+    if isinstance(name, str):
+        lowered = {key.lower(): key for key in tasks}
+        matches = difflib.get_close_matches(name, list(tasks), n=3, cutoff=0.6)
+        exact_case = lowered.get(name.lower())
+        if exact_case is not None:
+            matches = [exact_case] + [m for m in matches if m != exact_case]
+        if matches:
+            hint = f" (did you mean {' or '.join(repr(m) for m in matches)}?)"
+    raise ValueError(
+        f"unknown task name {name!r}{hint}. Task names are '<suite>/<id>' with suite in "
+        f"{list(SUITES)}."
+    )

@@ -1,0 +1,210 @@
+"""The :class:`Task` record: one ground-truth formula with its sampling design."""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import zlib
+
+import numpy as np
+import pandas as pd
+import sympy
+
+from symnet.datasets._noise import add_noise, check_gamma
+from symnet.datasets._parse import compile_formula, parse_formula
+
+__all__ = ["Task", "extrapolation_box", "make_rng"]
+
+#: Relative widening of the upper end of each range when ``extrapolate=True``.
+EXTRAPOLATION_FACTOR = 0.5
+
+_INPUT_STREAM = 0
+_MAX_BATCHES = 100
+_NOISE_STREAM = 1
+
+
+def make_rng(key: str, seed: int, stream: int, extrapolate: bool) -> np.random.Generator:
+    """A generator seeded by ``seed`` and a stable hash of ``key``.
+
+    The seed sequence is ``[seed, crc32(key), stream, extrapolate]``: stable across
+    processes and Python versions (unlike ``hash``), and the inputs (stream 0) and the
+    noise (stream 1) come from independent streams, so the inputs do not depend on the
+    noise level.
+    """
+    entropy = [int(seed), zlib.crc32(key.encode("utf-8")), int(stream), int(extrapolate)]
+    return np.random.default_rng(entropy)
+
+
+def extrapolation_box(
+    ranges: tuple[tuple[float, float], ...], extrapolate: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the sampling box.
+
+    With ``extrapolate`` each :math:`[l, h]` becomes :math:`[l, h + \\tfrac12 (h - l)]`:
+    only the upper end moves, so formulas defined for positive inputs stay defined.
+    """
+    lo = np.array([r[0] for r in ranges], dtype=np.float64)
+    hi = np.array([r[1] for r in ranges], dtype=np.float64)
+    if extrapolate:
+        hi = hi + EXTRAPOLATION_FACTOR * (hi - lo)
+    return lo, hi
+
+
+def _check_count(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or int(n) < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One benchmark problem :math:`y = f(x_1, \\dots, x_d)` with a sampling design.
+
+    Attributes:
+        name: unique id ``"<suite>/<id>"``, e.g. ``"feynman/I.6.2a"``, ``"nguyen/1"``,
+            ``"strogatz/bacres_x"``.
+        suite: one of ``"feynman"``, ``"bonus"``, ``"nguyen"``, ``"strogatz"``.
+        formula: sympy-parsable ground truth :math:`f` over the variable names.
+        variables: the input names :math:`x_1, \\dots, x_d`, in column order.
+        ranges: per variable, the uniform sampling interval :math:`[l_j, h_j]`. For
+            Strogatz tasks this is the box of initial conditions (the states along the
+            trajectories may leave it).
+        n_default: the sample count used when ``sample`` gets ``n=None``.
+    """
+
+    name: str
+    suite: str
+    formula: str
+    variables: tuple[str, ...]
+    ranges: tuple[tuple[float, float], ...]
+    n_default: int
+
+    def __post_init__(self) -> None:
+        if len(self.ranges) != len(self.variables):
+            raise ValueError(
+                f"task {self.name!r}: {len(self.variables)} variables but "
+                f"{len(self.ranges)} ranges"
+            )
+        for name, (lo, hi) in zip(self.variables, self.ranges, strict=True):
+            if not lo < hi:
+                raise ValueError(f"task {self.name!r}: empty range [{lo}, {hi}] for {name!r}")
+
+    def symbols(self) -> list[sympy.Symbol]:
+        """The variables as ``sympy.Symbol(name, real=True)``, in column order."""
+        return [sympy.Symbol(name, real=True) for name in self.variables]
+
+    def expr(self) -> sympy.Expr:
+        """The ground truth :math:`f` as a sympy expression over :meth:`symbols`."""
+        return parse_formula(self.formula, self.variables)
+
+    def evaluate(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Noise-free targets :math:`f(x)` for each row of ``X`` (float64, shape ``(n,)``).
+
+        ``X`` is a DataFrame with the variable names as columns or an array whose columns
+        are in :attr:`variables` order.
+        """
+        if isinstance(X, pd.DataFrame):
+            columns = [X[name].to_numpy(dtype=np.float64) for name in self.variables]
+        else:
+            array = np.asarray(X, dtype=np.float64)
+            if array.ndim != 2 or array.shape[1] != len(self.variables):
+                raise ValueError(
+                    f"X must have shape (n, {len(self.variables)}), got {array.shape}"
+                )
+            columns = list(array.T)
+        f = compile_formula(self.formula, self.variables)
+        return f(*columns).reshape(-1)
+
+    def _uniform_inputs(self, count: int, seed: int, extrapolate: bool) -> np.ndarray:
+        """``count`` rows drawn uniformly from the (possibly widened) box.
+
+        In the widened box a formula may leave its domain (e.g. ``arcsin`` of an argument
+        above 1); there, rows where :math:`f` is not finite are rejected and redrawn from
+        the same generator, in batches of ``count``, at most ``_MAX_BATCHES`` times.
+        """
+        rng = make_rng(self.name, seed, _INPUT_STREAM, extrapolate)
+        lo, hi = extrapolation_box(self.ranges, extrapolate)
+        states = rng.uniform(lo, hi, size=(count, len(self.variables)))
+        if not extrapolate:
+            return states
+        kept: list[np.ndarray] = []
+        total = 0
+        for _ in range(_MAX_BATCHES):
+            good = states[np.isfinite(self.evaluate(states))]
+            kept.append(good)
+            total += good.shape[0]
+            if total >= count:
+                return np.concatenate(kept)[:count]
+            states = rng.uniform(lo, hi, size=(count, len(self.variables)))
+        raise ValueError(
+            f"task {self.name!r}: fewer than {count} points of the extrapolation box "
+            f"lie in the formula's domain after {_MAX_BATCHES} batches"
+        )
+
+    def sample(
+        self,
+        n: int | None = None,
+        *,
+        noise: float = 0.0,
+        seed: int = 0,
+        extrapolate: bool = False,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Draw a data set :math:`(X, y)` with :math:`y_i = f(x_i) + \\varepsilon_i`.
+
+        Feynman, bonus and Nguyen tasks draw :math:`x_{ij} \\sim U[l_j, h_j]` i.i.d.
+        Strogatz tasks integrate the whole 2-D system along simulated trajectories and
+        return the visited states (see :mod:`symnet.datasets._strogatz`). The noise
+        :math:`\\varepsilon` is :func:`add_noise` with :math:`\\gamma` = ``noise``.
+
+        The result depends only on ``(name, n, noise, seed, extrapolate)``: the
+        generators are seeded from ``seed`` and ``zlib.crc32`` of the task name, and the
+        inputs are drawn from a stream independent of the noise, so ``X`` does not change
+        with ``noise``.
+
+        Args:
+            n: number of rows, ``>= 1``; ``None`` means :attr:`n_default`.
+            noise: relative noise level :math:`\\gamma \\ge 0` (see :data:`NOISE_LEVELS`).
+            seed: non-negative integer seed.
+            extrapolate: sample the wider box :math:`[l, h + \\tfrac12(h - l)]` (for
+                Strogatz: draw the initial conditions from it). Points of the wider box
+                where :math:`f` is undefined are rejected and redrawn: often for
+                ``feynman/I.26.2``, :math:`\\arcsin(n \\sin\\theta_2)` with :math:`n > 1`,
+                and rarely for ``bonus/test_4`` and ``bonus/test_7``, whose square-root
+                arguments can turn negative in the corner of the wider box.
+
+        Returns:
+            ``X``, a float64 DataFrame with columns :attr:`variables`, and ``y``, a
+            float64 array of shape ``(n,)``.
+
+        Raises:
+            ValueError: for a bad ``n``, ``noise`` or ``seed``, or if the formula is not
+                finite on the drawn inputs.
+            RuntimeError: for a Strogatz task, if no finite trajectory is found in 100
+                initial conditions.
+        """
+        count = self.n_default if n is None else _check_count(n)
+        gamma = check_gamma(noise, "noise")
+        seed = _check_seed(seed)
+        extrapolate = bool(extrapolate)
+        if self.suite == "strogatz":
+            from symnet.datasets._strogatz import simulate
+
+            states = simulate(self, count, seed=seed, extrapolate=extrapolate)
+        else:
+            states = self._uniform_inputs(count, seed, extrapolate)
+        X = pd.DataFrame(states, columns=list(self.variables), dtype=np.float64)
+        y = self.evaluate(states)
+        if not np.all(np.isfinite(y)):
+            bad = int(np.sum(~np.isfinite(y)))
+            raise ValueError(
+                f"task {self.name!r}: formula is not finite on {bad} of {count} sampled "
+                f"points (extrapolate={extrapolate})"
+            )
+        y = add_noise(y, gamma, make_rng(self.name, seed, _NOISE_STREAM, extrapolate))
+        return X, y

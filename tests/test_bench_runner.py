@@ -1,0 +1,73 @@
+"""The benchmark runner (experiments/run.py): scorer, peers' formula parsing, resumable runs."""
+
+import json
+import os
+import sys
+
+import pytest
+import sympy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from experiments import peers, run  # noqa: E402
+from symnet.datasets import get_task  # noqa: E402
+
+
+def test_score_marks_the_truth_exact_and_a_near_miss_not():
+    task = get_task("feynman/I.14.4")
+    k, x = task.symbols()
+    good = run.score(task, 0.5000001 * k * x**2, seed=0)
+    assert good["exact"] and good["r2_test"] > 0.999999 and good["r2_extrap"] > 0.999999
+    near = run.score(task, 0.5 * k * x**2 + 0.01 * x, seed=0)
+    assert not near["exact"] and near["r2_test"] > 0.99
+    assert good["complexity"] < near["complexity"]
+
+
+@pytest.mark.parametrize(
+    ("model", "exact"),
+    [
+        ("sqrt((x1 - x2)**2 + (y1 - y2)**2)", True),  # same distance, other order
+        ("1.0*sqrt(x1**2 - 2*x1*x2 + x2**2 + y1**2 - 2*y1*y2 + y2**2)", True),
+        ("sqrt((x2-x1)**2+(y2-y1)**2) + 2.5", True),  # an additive constant is allowed
+        ("sqrt((x2-x1)**2+(y2-y1)**2 + 1)", False),
+        ("abs(x2-x1) + abs(y2-y1)", False),
+    ],
+)
+def test_score_on_known_equivalent_and_different_pairs(model, exact):
+    task = get_task("feynman/I.8.14")
+    local = {str(s): s for s in task.symbols()}
+    assert run.score(task, sympy.parse_expr(model, local_dict=local), seed=0)["exact"] is exact
+
+
+def test_gplearn_programs_become_sympy():
+    a, b = sympy.symbols("a b", real=True)
+    expr = peers.gplearn_to_sympy("add(mul(X0, X1), sin(div(X1, 0.5)))", [a, b])
+    assert sympy.simplify(sympy.nsimplify(expr) - (a * b + sympy.sin(2 * b))) == 0
+    assert peers.gplearn_to_sympy("sqrt(X0)", [a, b]) == sympy.sqrt(sympy.Abs(a))
+
+
+def test_runner_records_skips_finished_tasks_and_reports(tmp_path, capsys):
+    out = str(tmp_path)
+    argv = ["--suite", "nguyen", "--only", "1", "12", "--methods", "linear", "--time", "5"]
+    run.main([*argv, "--out", out])
+    records = run.load_records(os.path.join(out, "nguyen.jsonl"))
+    assert sorted(r["task"] for r in records) == ["nguyen/1", "nguyen/12"]
+    assert all(r["status"] == "ok" and not r["exact"] for r in records)
+    with open(os.path.join(out, "nguyen.md")) as f:
+        report = f.read()
+    assert "| linear | 0.0 | 5 | 2 | 0 | 0.0% |" in report
+    assert os.path.exists(os.path.join(out, "nguyen_recovery.png"))
+    # A second run finds both finished and launches nothing.
+    capsys.readouterr()
+    run.main([*argv, "--out", out])
+    assert capsys.readouterr().out == ""
+    with open(os.path.join(out, "nguyen.jsonl")) as f:
+        assert len([json.loads(line) for line in f]) == 2
+
+
+def test_seeded_sample_is_fixed():
+    first = run.select_tasks("feynman", sample=30, sample_seed=0)
+    assert len(first) == 30 == len(set(first))
+    assert first == run.select_tasks("feynman", sample=30, sample_seed=0)
+    assert first != run.select_tasks("feynman", sample=30, sample_seed=1)
