@@ -55,7 +55,12 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
         with np.errstate(all="ignore"):
             pred = evaluate(formula, symbols, X.to_numpy())
         out[label] = float(r2_score(y, pred))
-    out["exact"] = bool(is_symbolic_solution(formula, task.expr(), seconds=check_seconds))
+    # Variables sampled from boxes above 0 are positive on the task's domain.
+    positive = [v for v, (lo, _) in zip(task.variables, task.ranges, strict=True) if lo > 0]
+    if task.suite == "strogatz":
+        positive = []  # trajectories may leave the initial-condition box
+    exact = is_symbolic_solution(formula, task.expr(), seconds=check_seconds, positive=positive)
+    out["exact"] = bool(exact)
     out["complexity"] = int(complexity(round_floats(formula)))
     return out
 

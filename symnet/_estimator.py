@@ -85,7 +85,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     """Symbolic regression with a population of differentiable symbolic networks.
 
     Args:
-      preset: network architecture, a key of :data:`symnet.layers.PRESETS`.
+      preset: network architecture, a key of :data:`symnet.layers.PRESETS`, or a tuple of
+        them (each data view is searched with each architecture).
+      rounds: passes over architectures x views with fresh initialisations; None (default)
+        makes one pass without ``max_time`` and, with it, repeats passes while the budget
+        allows (keeping a quarter of it for simplification).
       width: units per primitive group.
       n_restarts: independent initialisations per sparsity strength.
       sparsity: sparsity-penalty strengths (a population axis).
@@ -110,7 +114,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     Attributes:
       equations_: DataFrame of the Pareto front (one row per complexity), or a list of
         them for multi-output ``y``. Columns: complexity, loss (validation MSE), score,
-        equation, sympy_format.
+        equation, sympy_format, found_at (seconds into the search when the formula's
+        structure had been trained and refit).
       selection_: index of the selected row (a list for multi-output).
       feature_names_in_: variable names (DataFrame columns or ``x0, x1, ...``).
 
@@ -125,14 +130,15 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        preset: str = "default",
+        preset: str | tuple[str, ...] = ("default", "eql_div"),
+        rounds: int | None = None,
         width: int = 2,
         n_restarts: int = 8,
         sparsity: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2),
         steps: int = 3000,
         learning_rate: float = 1e-2,
-        batch_size: int | None = None,
-        max_candidates: int = 16,
+        batch_size: int | None = 256,
+        max_candidates: int = 10,
         validation_fraction: float = 0.25,
         views: tuple[str, ...] = ("raw", "log", "square"),
         model_selection: str = "best",
@@ -144,6 +150,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         verbose: int = 0,
     ):
         self.preset = preset
+        self.rounds = rounds
         self.width = width
         self.n_restarts = n_restarts
         self.sparsity = sparsity
@@ -178,7 +185,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             steps=self.steps, learning_rate=self.learning_rate, batch_size=self.batch_size
         )
         return SearchConfig(
-            preset=self.preset,
+            preset=self.preset if isinstance(self.preset, str) else tuple(self.preset),
+            rounds=self.rounds,
             width=self.width,
             n_restarts=self.n_restarts,
             sparsity=tuple(float(s) for s in np.atleast_1d(self.sparsity)),
@@ -282,6 +290,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     "score": float(score),
                     "equation": str(user),
                     "sympy_format": user,
+                    "found_at": c.found_at,
                 }
             )
         return pd.DataFrame(rows)

@@ -14,11 +14,17 @@ def _is_const(expr: sympy.Expr) -> bool:
     return len(expr.free_symbols) == 0
 
 
-def is_symbolic_solution(model: sympy.Expr, truth: sympy.Expr, *, seconds: float = 10.0) -> bool:
+def is_symbolic_solution(
+    model: sympy.Expr, truth: sympy.Expr, *, seconds: float = 10.0, positive=()
+) -> bool:
     """SRBench: a non-constant ``model`` solves ``truth`` if ``truth - model`` simplifies to
     a constant, or ``model / truth`` to a non-zero constant, after rounding the model's
     floats to 3 decimals and zeroing ``|c| < 1e-4``. Each simplification is time-limited;
     a timeout counts as "not shown equivalent".
+
+    ``positive`` names variables that are positive on the task's domain (sampling ranges
+    above 0): simplification may then use it, so ``log(V2) - log(V1)`` solves
+    ``log(V2/V1)`` and ``sqrt(x**2)`` solves ``x``, as they do on that domain.
 
     Example:
       >>> x = sympy.Symbol("x")
@@ -30,9 +36,22 @@ def is_symbolic_solution(model: sympy.Expr, truth: sympy.Expr, *, seconds: float
       False
       >>> is_symbolic_solution(x**2, sympy.sin(x))
       False
+      >>> v, w = sympy.symbols("v w", real=True)
+      >>> is_symbolic_solution(sympy.log(v) - sympy.log(w), sympy.log(v / w))
+      False
+      >>> is_symbolic_solution(sympy.log(v) - sympy.log(w), sympy.log(v / w), positive="vw")
+      True
     """
     model = round_floats(sympy.sympify(model))
     truth = sympy.sympify(truth)
+    names = {str(p) for p in positive}
+    if names:
+        to_pos = {
+            s: sympy.Symbol(s.name, positive=True)
+            for s in model.free_symbols | truth.free_symbols
+            if s.name in names
+        }
+        model, truth = model.xreplace(to_pos), truth.xreplace(to_pos)
     if model.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or _is_const(model):
         return False
     try:

@@ -22,11 +22,12 @@ import sympy
 from flax import nnx
 
 from symnet._checkpoint import StateCheckpoints
+from symnet._factors import power_factors
 from symnet._refit import evaluate, loo_residuals, refit, round_constants
 from symnet._sympy_utils import bounded_simplify, complexity
 from symnet._train import PopulationTrainer, TrainConfig, init_population
 from symnet._validation import check_names, check_X_y
-from symnet._views import check_views, make_views, view_symbols
+from symnet._views import check_views, factor_views, make_views, view_symbols
 from symnet.layers._presets import PRESETS
 from symnet.pruning._masks import count_active, magnitude_masks
 
@@ -38,7 +39,9 @@ class SearchConfig:
     """Settings of :func:`discover`.
 
     Attributes:
-      preset: architecture, a key of :data:`symnet.layers.PRESETS`.
+      preset: architecture, a key of :data:`symnet.layers.PRESETS`, or a tuple of them:
+        every data view is searched with each architecture in turn (a population per
+        (architecture, view) slot: all views with the first architecture, then the next).
       width: units per primitive group (presets that take it).
       n_restarts: independent initialisations per sparsity strength.
       sparsity: sparsity strengths; population size = n_restarts * len(sparsity).
@@ -61,9 +64,15 @@ class SearchConfig:
         worst-region oversampling); 0 disables it.
       loo_below: with fewer samples than this, train on all of them and score candidates
         by leave-one-out refits instead of a held-out split.
+      factor_below: once a candidate's validation loss is at most this, inputs that
+        multiply it as a power are divided out and the reduced target is searched too
+        (:mod:`symnet._factors`); 0 disables it.
+      rounds: passes over architectures x views, each with fresh initialisations; None
+        repeats passes until the deadline leaves only the time simplification needs (one
+        pass when there is no deadline).
     """
 
-    preset: str = "default"
+    preset: str | tuple[str, ...] = "default"
     width: int = 2
     n_restarts: int = 8
     sparsity: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
@@ -79,10 +88,21 @@ class SearchConfig:
     group_keep_prob: float = 1.0
     oversample_worst: float = 0.0
     early_stop_condition: float | None = None
+    rounds: int | None = 1
+    factor_below: float = 1e-3
 
     def __post_init__(self):
-        if self.preset not in PRESETS:
-            raise ValueError(f"`preset` must be one of {sorted(PRESETS)}, got {self.preset!r}.")
+        presets = self.presets
+        if not presets or any(not isinstance(p, str) or p not in PRESETS for p in presets):
+            raise ValueError(
+                f"`preset` must be one of {sorted(PRESETS)} or a non-empty tuple of them, "
+                f"got {self.preset!r}."
+            )
+        if not (isinstance(self.factor_below, (int, float)) and 0 <= self.factor_below < 1):
+            raise ValueError(f"`factor_below` must be in [0, 1), got {self.factor_below!r}.")
+        r = self.rounds
+        if r is not None and (type(r) is not int or r < 1):
+            raise ValueError(f"`rounds` must be None or an integer >= 1, got {r!r}.")
         if self.n_restarts < 1:
             raise ValueError(f"`n_restarts` must be >= 1, got {self.n_restarts!r}.")
         if not self.sparsity or any(s < 0 for s in self.sparsity):
@@ -100,26 +120,34 @@ class SearchConfig:
             )
 
     @property
+    def presets(self) -> tuple[str, ...]:
+        """The architectures searched, in order."""
+        return (self.preset,) if isinstance(self.preset, str) else tuple(self.preset)
+
+    @property
     def population_size(self) -> int:
         return self.n_restarts * len(self.sparsity)
 
-    def model_fn(self, n_inputs: int):
-        preset = PRESETS[self.preset]
+    def model_fn(self, n_inputs: int, preset: str | None = None):
+        """The network constructor of ``preset`` (default: the first architecture)."""
+        preset = self.presets[0] if preset is None else preset
         kwargs = {"n_outputs": 1}
-        if self.preset != "lies":
+        if preset != "lies":
             kwargs["width"] = self.width
-        return functools.partial(preset, n_inputs, **kwargs)
+        return functools.partial(PRESETS[preset], n_inputs, **kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
-    """A refit formula and its scores (normalised MSE = MSE / var(y))."""
+    """A refit formula and its scores (normalised MSE = MSE / var(y)); ``found_at``: seconds
+    from the start of the search until its structure had been trained and refit."""
 
     expr: sympy.Expr
     complexity: int
     val_nmse: float
     train_nmse: float
     member: int
+    found_at: float = math.nan
 
 
 def export_member(graphdef, params, masks, i: int, symbols) -> sympy.Expr:
@@ -193,6 +221,7 @@ def discover(
       least-squares fit are always among them.
     """
     report = progress or (lambda stage, frac: None)
+    t_start = time.monotonic()
 
     def late():
         return deadline is not None and time.monotonic() > deadline
@@ -221,7 +250,7 @@ def discover(
         X.min(axis=0), X.max(axis=0), (2000, d)
     )
 
-    def scored(expr, i):
+    def scored(expr, i, found_at=None):
         if not np.all(np.isfinite(evaluate(expr, symbols, probe))):
             return None
         return Candidate(
@@ -232,19 +261,55 @@ def discover(
             else _nmse(expr, symbols, X[val], y[val], var_val),
             train_nmse=_nmse(expr, symbols, X[tr], y[tr], var_tr),
             member=int(i),
+            found_at=time.monotonic() - t_start if found_at is None else found_at,
         )
 
-    # Stage 1, per view: train, export the shortlisted members, refit them (cheap).
+    # Stage 1, per (round, architecture, view) slot: train, export the shortlisted
+    # members, refit them (cheap). Later rounds repeat the pass with fresh keys while the
+    # deadline leaves room for a slot plus the simplification stage. Once a formula fits
+    # well, inputs that multiply it as a power (symnet._factors) are divided out and the
+    # reduced target gets views of its own, searched next.
     raw = [scored(e, -1) for e in _baselines(X[tr], y[tr], w[tr], symbols)]
-    n_refit = 0
-    for v_idx, (view, Xv, yv, back) in enumerate(views):
-        if v_idx > 0 and late():
-            break  # out of time: the views already trained are all we refit
-        left = None if deadline is None else deadline - time.monotonic()
-        view_deadline = (
-            None if left is None else time.monotonic() + 0.5 * left / (len(views) - v_idx)
-        )
-        k_v = (k_init, k_train) if v_idx == 0 else jax.random.split(jax.random.fold_in(key, v_idx))
+    presets = config.presets
+    n_base = len(views)
+    slots = [(p, v) for p in range(len(presets)) for v in range(len(views))]
+    rounds = config.rounds if config.rounds is not None else (1 if deadline is None else None)
+    budget = None if deadline is None else deadline - t_start
+    took: dict[tuple[int, int], float] = {}  # slot -> seconds its last run took
+    queue, r, n_refit, s_idx, factored = list(slots), 0, 0, 0, not config.factor_below
+    factor_tried = math.inf  # validation loss of the best surrogate tried so far
+    while True:
+        if not queue:
+            r += 1
+            if rounds is not None and r >= rounds:
+                break
+            queue = list(slots)
+        p_idx, v_idx = queue.pop(0)
+        now = time.monotonic()
+        slot_deadline = None
+        if deadline is not None:
+            # Keep a quarter of the budget for simplification and rounding; start a slot
+            # only if about the time a slot took so far is left.
+            room = deadline - now - 0.25 * budget
+            est = took.get((p_idx, v_idx)) or (np.mean(list(took.values())) if took else 0.0)
+            if s_idx > 0 and room < 0.75 * est:
+                break
+            # A first-pass slot may not take the room of the (up to 3) next ones.
+            share = min(len(queue) + 1, 3) if r == 0 else 1
+            slot_deadline = now + max(room, 0.0) / share
+        view, Xv, yv, back = views[v_idx]
+        if r == 0 and p_idx == 0 and v_idx < n_base:  # single-pass search's keys
+            k_v = (
+                (k_init, k_train)
+                if v_idx == 0
+                else jax.random.split(jax.random.fold_in(key, v_idx))
+            )
+        else:
+            k_v = jax.random.split(jax.random.fold_in(key, 1_000_003 * (r + 1) + s_idx))
+        tag = f"{view}" if len(presets) == 1 else f"{presets[p_idx]}, {view}"
+        ckpt = None
+        if checkpoint_dir is not None:
+            ckpt = os.path.join(checkpoint_dir, f"r{r}_{presets[p_idx]}_{view}")
         exprs = _structures(
             Xv,
             yv,
@@ -253,25 +318,48 @@ def discover(
             val,
             k_v,
             config,
-            view_deadline,
-            lambda f, view=view: report(f"train ({view})", f),
-            None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"view_{view}"),
+            presets[p_idx],
+            slot_deadline,
+            lambda f, tag=tag: report(f"train ({tag})", f),
+            ckpt,
         )
         for k, e in enumerate(exprs):
-            if n_refit > 0 and late():
+            # Refits stop where simplification's share of the budget (a fifth) begins.
+            if n_refit > 0 and deadline is not None and time.monotonic() > deadline - 0.2 * budget:
                 break
-            report(f"refit ({view})", k / max(len(exprs), 1))
+            report(f"refit ({tag})", k / max(len(exprs), 1))
             expr = back(e)
             if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
                 continue
             expr, _ = refit(expr, symbols, X[tr], y[tr], w[tr])
             n_refit += 1
-            cand = scored(expr, v_idx * config.max_candidates + k)
+            cand = scored(expr, s_idx * config.max_candidates + k)
             if cand is not None:
                 raw.append(cand)
-        best = min(c.val_nmse for c in raw)
-        if config.early_stop_condition is not None and best <= config.early_stop_condition:
-            break  # good enough: the remaining views are skipped
+        took[p_idx, v_idx] = time.monotonic() - now
+        s_idx += 1
+        best = min(raw, key=lambda c: c.val_nmse)
+        esc = config.early_stop_condition
+        if esc is not None and best.val_nmse <= esc:
+            break  # good enough: the remaining slots are skipped
+        if (
+            not factored
+            and 1e-12 < best.val_nmse <= min(config.factor_below, 0.1 * factor_tried)
+            and not late()
+        ):
+            # Surrogates: the three most accurate formulas; tried again after a 10x better one.
+            factor_tried = best.val_nmse
+            good = sorted((c for c in raw if c.val_nmse <= config.factor_below), key=_by_loss)
+            factors = next(
+                (f for c in good[:3] if (f := power_factors(c.expr, symbols, X[tr]))), {}
+            )
+            if factors:
+                factored = True
+                extra = factor_views(X, y, symbols, config.views, factors)
+                new = list(range(len(views), len(views) + len(extra)))
+                views.extend(extra)
+                queue[:0] = [(0, v) for v in new]  # next, with the first architecture
+                slots += [(p, v) for p in range(len(presets)) for v in new]
     # Stage 2: simplify and round only what is on the (complexity, loss) front.
     out, seen = [], set()
     for cand in pareto_front(raw):
@@ -279,7 +367,7 @@ def discover(
             out.append(cand)
             continue
         expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline)
-        polished = scored(expr, cand.member)
+        polished = scored(expr, cand.member, cand.found_at)
         if polished is None:
             polished, expr = cand, cand.expr
         # Rounding passed a statistical test on the training data; keep the unpolished form
@@ -294,7 +382,7 @@ def discover(
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
 
 
-def _structures(X, y, w, tr, val, keys, config, deadline, report, ckpt_dir=None):
+def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_dir=None):
     """Trains a population on one data view; returns shortlisted member formulas
     over :func:`symnet._views.view_symbols`, in the view's target units. With
     ``ckpt_dir``, training state is saved after every chunk and resumed from there."""
@@ -307,7 +395,7 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report, ckpt_dir=None)
     # Half the members keep their full architecture, half sample sub-architectures.
     keep = np.where(np.arange(size) % 2 == 0, 1.0, config.group_keep_prob)
     graphdef, params, masks = init_population(
-        config.model_fn(d), k_init, size, group_keep_prob=keep
+        config.model_fn(d, preset), k_init, size, group_keep_prob=keep
     )
     trainer = PopulationTrainer(graphdef, config.train)
     lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
@@ -361,6 +449,10 @@ def _structures(X, y, w, tr, val, keys, config, deadline, report, ckpt_dir=None)
         t_idx, i = divmod(int(v), size)
         out.append(sd * export_member(graphdef, state.params, variants[t_idx], i, symbols) + mu)
     return out
+
+
+def _by_loss(c: Candidate) -> float:
+    return c.val_nmse
 
 
 @jax.jit

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-__all__ = ["VIEWS", "View", "make_views", "view_symbols"]
+__all__ = ["VIEWS", "View", "make_views", "factor_views", "view_symbols"]
 
 VIEWS = ("raw", "log", "square", "standard")
 
@@ -85,4 +85,27 @@ def make_views(
                 for ui, s, m, v in zip(u, symbols, mu, sd, strict=True)
             }
             out.append(View(name, (X - mu) / sd, y, lambda g, to_std=to_std: g.xreplace(to_std)))
+    return out
+
+
+def factor_views(
+    X: np.ndarray,
+    y: np.ndarray,
+    symbols: Sequence[sympy.Symbol],
+    names: Sequence[str],
+    factors: dict,
+) -> list[View]:
+    """The views in ``names`` of ``y / prod(x_i ** a_i)`` (``factors = {i: a_i}``, see
+    :func:`symnet._factors.power_factors`); formulas found there are multiplied back.
+    Named ``"factor"`` (raw) and ``"factor+<view>"``."""
+    scale = np.prod([X[:, i] ** float(a) for i, a in factors.items()], axis=0)
+    factor = sympy.Mul(*(symbols[i] ** sympy.Rational(a) for i, a in factors.items()))
+    out = []
+    for v in make_views(X, y / scale, symbols, names):
+
+        def back(g, inner=v.back):
+            return factor * inner(g)
+
+        name = "factor" if v.name == "raw" else f"factor+{v.name}"
+        out.append(View(name, v.X, v.y, back))
     return out

@@ -41,7 +41,15 @@ def test_fit_finds_product_under_user_names(fitted):
 
 def test_equations_table_and_selection(fitted):
     eq = fitted.equations_
-    assert list(eq.columns) == ["complexity", "loss", "score", "equation", "sympy_format"]
+    assert list(eq.columns) == [
+        "complexity",
+        "loss",
+        "score",
+        "equation",
+        "sympy_format",
+        "found_at",
+    ]
+    assert (eq["found_at"] >= 0).all()
     assert eq["complexity"].is_monotonic_increasing
     assert eq["loss"].is_monotonic_decreasing
     assert 0 <= fitted.selection_ < len(eq)

@@ -248,8 +248,72 @@ def test_early_stop_condition_skips_the_remaining_views(data):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("oversample_worst", -1.0), ("early_stop_condition", -1e-3), ("views", ())],
+    [
+        ("oversample_worst", -1.0),
+        ("early_stop_condition", -1e-3),
+        ("views", ()),
+        ("preset", ()),
+        ("preset", ("default", "nope")),
+        ("rounds", 0),
+        ("rounds", 1.5),
+        ("factor_below", -0.1),
+        ("factor_below", 1.0),
+    ],
 )
 def test_search_config_rejects_bad_options(field, value):
     with pytest.raises(ValueError, match=f"`{field}`"):
         symnet.SearchConfig(**{field: value})
+
+
+def test_each_architecture_searches_each_view(data):
+    """A tuple of presets gives one population per (architecture, view) slot; the rational
+    read-out of EQL÷ finds a weighted mean the default architecture need not."""
+    m1, m2 = data[:, 0], data[:, 1]
+    y = (m1 * 2.0 + m2 * 3.0) / (m1 + m2)
+    config = dataclasses.replace(SMALL, views=("raw",), preset=("default", "eql_div"))
+    assert config.presets == ("default", "eql_div")
+    stages = []
+    cands = symnet.discover(
+        data, y, key=jax.random.key(0), config=config, progress=lambda s, f: stages.append(s)
+    )
+    assert {"train (default, raw)", "train (eql_div, raw)"} <= set(stages)
+    # Members of slot k are numbered from k * max_candidates: both slots produced some.
+    slots = {c.member // SMALL.max_candidates for c in cands if c.member >= 0}
+    assert slots == {0, 1}
+    front = symnet.pareto_front(cands)
+    assert symnet.is_symbolic_solution(
+        front[symnet.select(front)].expr, (2 * x0 + 3 * x1) / (x0 + x1)
+    )
+
+
+def test_rounds_repeat_the_search_with_fresh_keys(data):
+    y = np.sin(data[:, 0]) + data[:, 1]
+    config = dataclasses.replace(SMALL, views=("raw",), rounds=2)
+    stages = []
+    cands = symnet.discover(
+        data, y, key=jax.random.key(0), config=config, progress=lambda s, f: stages.append(s)
+    )
+    assert (
+        stages.count("train (raw)") >= 2 and max(c.member for c in cands) >= SMALL.max_candidates
+    )
+    # Candidates remember when their structure was found, in seconds from the start.
+    times = [c.found_at for c in cands if c.member >= 0]
+    assert times and all(0 < t < 600 for t in times)
+
+
+def test_power_factors_found_on_the_way_get_views_of_their_own():
+    """Once a formula fits, power factors divide out and the reduced target gets a
+    population of its own (the "factor" view), whose formulas are multiplied back. Here
+    the two-layer network cannot express x0**2 * x1 * (x2 + sin(x3)); with a factor
+    divided out, it fits better than any raw-view member."""
+    X = np.random.default_rng(1).uniform(1, 3, (400, 4))
+    y = X[:, 0] ** 2 * X[:, 1] * (X[:, 2] + np.sin(X[:, 3]))
+    config = dataclasses.replace(SMALL, views=("raw",), factor_below=0.05)
+    stages = []
+    cands = symnet.discover(
+        X, y, key=jax.random.key(0), config=config, progress=lambda s, f: stages.append(s)
+    )
+    assert "train (factor)" in stages
+    best = min(cands, key=lambda c: c.val_nmse)
+    assert best.member >= SMALL.max_candidates  # slot 1, the factor view, found it
+    assert best.val_nmse < 1e-3

@@ -157,15 +157,9 @@ class SymbolicLayer(AbstractSymbolicLayer):
         outs, hinge = [], jnp.zeros((), z.dtype)
         col = 0
         for prim, count in self.groups:
-            if prim.arity == 1:
-                a = z[:, col : col + count]
-                outs.append(prim.jax_fn(a))
-                hinge = hinge + prim.hinge(a).mean(0).sum()
-            else:
-                a = z[:, col : col + count]
-                d = z[:, col + count : col + 2 * count]
-                outs.append(prim.jax_fn(a, d))
-                hinge = hinge + prim.hinge(d).mean(0).sum()
+            args = [z[:, col + a * count : col + (a + 1) * count] for a in range(prim.arity)]
+            outs.append(prim.jax_fn(*args))
+            hinge = hinge + prim.hinge(args[-1]).mean(0).sum()  # the domain is the last's
             col += count * prim.arity
         y = jnp.concatenate(outs, axis=-1)
         if self.unit_gain:

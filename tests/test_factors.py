@@ -1,0 +1,70 @@
+"""Power factors measured on a surrogate formula, and the views of the reduced target."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy
+
+from symnet._factors import power_factors
+from symnet._refit import evaluate
+from symnet._views import factor_views, view_symbols
+
+q, ef, b, v, th = SYMS = sympy.symbols("q Ef B v theta", real=True)
+
+
+@pytest.fixture
+def X():
+    return np.random.default_rng(0).uniform(1, 5, (750, 5))
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (q * (ef + b * v * sympy.sin(th)), {0: 1}),  # the target changes sign: still found
+        (1.0003 * q * (ef + b * v * sympy.sin(th)) + 0.01 * b, {0: 1}),  # a near surrogate
+        (q * ef * b * sympy.log(v / th), {0: 1, 1: 1, 2: 1}),
+        (q * (ef**2 + b**2) * v**2 / 4, {0: 1, 3: 2}),
+        (sympy.sqrt(q) * ef / b**2 * (v + th), {0: Fraction(1, 2), 1: 1, 2: -2}),
+        ((q * ef + b * v) / (q + b), {}),  # a weighted mean has no power factor
+        (sympy.sin(q) * ef, {1: 1}),  # sin(q) is a factor, but not a power
+    ],
+)
+def test_power_factors(X, expr, expected):
+    assert power_factors(expr, SYMS, X) == expected
+
+
+def test_power_factors_skip_inputs_that_are_not_positive(X):
+    X = X.copy()
+    X[:, 0] -= 3.0  # q now crosses 0
+    assert power_factors(q * (ef + b), SYMS, X) == {1: 1} or power_factors(
+        q * (ef + b), SYMS, X
+    ) == {}
+    assert 0 not in power_factors(q * ef, SYMS, X)
+
+
+def test_power_factors_of_a_non_finite_surrogate_are_empty(X):
+    assert power_factors(sympy.log(q - 3) * ef, SYMS, X) == {}
+
+
+def test_factor_views_divide_out_and_multiply_back(X):
+    y = evaluate(q * b**2 * (ef + v * sympy.sin(th)), SYMS, X)
+    views = factor_views(X, y, SYMS, ("raw", "log", "square"), {0: 1, 2: 2})
+    assert [w.name for w in views] == ["factor"]  # the reduced target changes sign
+    (view,) = views
+    np.testing.assert_allclose(view.y, X[:, 1] + X[:, 3] * np.sin(X[:, 4]))
+    u = view_symbols(5)
+    back = view.back(u[1] + u[3] * sympy.sin(u[4]))
+    assert sympy.simplify(back - q * b**2 * (ef + v * sympy.sin(th))) == 0
+
+
+def test_factor_views_of_a_one_signed_reduced_target(X):
+    y = evaluate(q / sympy.sqrt(1 - (v / (th + 5)) ** 2), SYMS, X)
+    views = factor_views(X, y, SYMS, ("raw", "log", "square"), {0: 1})
+    assert [w.name for w in views] == ["factor", "factor+log", "factor+square"]
+    for view in views:
+        assert np.all(np.isfinite(view.y))
+    u = view_symbols(5)
+    square = views[2]
+    back = square.back(1 / (1 - (u[3] / (u[4] + 5)) ** 2))
+    np.testing.assert_allclose(evaluate(back, SYMS, X), y, rtol=1e-12)
