@@ -48,7 +48,7 @@ class Primitive:
 
     Attributes:
       name: registry key, e.g. ``"sin"``.
-      arity: 1 (unary), 2 (binary) or 3 (ternary).
+      arity: 1 (unary) or 2 (binary).
       jax_fn: protected JAX function, finite with finite gradients for all finite input.
       sympy_fn: the exact sympy counterpart, used for export.
       complexity: weight of the unit in sparsity penalties and in formula complexity.
@@ -66,8 +66,8 @@ class Primitive:
     probe: tuple[float, ...] = ()
 
     def __post_init__(self):
-        if type(self.arity) is not int or self.arity not in (1, 2, 3):  # no bool, no float
-            raise ValueError(f"`arity` must be 1, 2 or 3, got {self.arity!r}.")
+        if type(self.arity) is not int or self.arity not in (1, 2):  # no bool, no float
+            raise ValueError(f"`arity` must be 1 or 2, got {self.arity!r}.")
         if not self.name.isidentifier():
             raise ValueError(f"`name` must be a Python identifier, got {self.name!r}.")
         low, high = self.domain
@@ -280,9 +280,9 @@ def check_primitive(prim: Primitive, *, rtol: float = 1e-4, atol: float = 1e-5) 
     numpy_fn = sympy.lambdify(args_sym, expr, modules="numpy")
     if prim.arity == 1:
         grids = (probe,)
-    else:  # leading arguments over a fixed spread, the last over the probe
-        spread = [np.linspace(-3, 3, 5)] * (prim.arity - 1)
-        grids = tuple(g.ravel() for g in np.meshgrid(*spread, probe, indexing="ij"))
+    else:  # first argument over a fixed spread, second over the probe
+        a, b = np.meshgrid(np.linspace(-3, 3, 5), probe)
+        grids = (a.ravel(), b.ravel())
     with np.errstate(all="ignore"):
         expected = np.broadcast_to(np.asarray(numpy_fn(*grids), dtype=np.float64), grids[0].shape)
     try:
