@@ -113,21 +113,33 @@ def write_report(records, out):
     lines.append("")
     lines.append("Commands: `.venv/bin/python experiments/feynman_easy.py --noise G --time T`")
     lines.append("")
+    lines.append(
+        "Time to selected: seconds into the fit when the selected formula's structure had "
+        "been trained and refit (its simplification and rounding happen at the end of the "
+        "fit); wall: the whole fit, which uses the budget for further rounds."
+    )
+    lines.append("")
     for noise in sorted({r["noise"] for r in records}):
         rs = [r for r in records if r["noise"] == noise]
         n_ok = sum(r["exact"] for r in rs)
         med = statistics.median(r["time"] for r in rs)
+        sel = [r["time_to_selected"] for r in rs if r.get("time_to_selected") is not None]
+        med_sel = f"{statistics.median(sel):.1f} s" if sel else "n/a"
         lines.append(
             f"## noise {noise}: recovered {n_ok}/{len(rs)} of the tasks run "
-            f"(of {len(EQUATIONS)}), median time {med:.1f} s"
+            f"(of {len(EQUATIONS)}), median time to the selected formula {med_sel}, "
+            f"median wall time {med:.1f} s"
         )
         lines.append("")
-        lines.append("| equation | exact | test R^2 | complexity | time (s) | found |")
-        lines.append("|---|---|---|---|---|---|")
+        head = ["equation", "exact", "test R^2", "complexity", "to selected (s)", "wall (s)"]
+        lines.append("| " + " | ".join([*head, "found"]) + " |")
+        lines.append("|---|---|---|---|---|---|---|")
         for r in sorted(rs, key=lambda r: list(EQUATIONS).index(r["equation"])):
+            t_sel = r.get("time_to_selected")
+            t_sel = f"{t_sel:.1f}" if t_sel is not None else "-"
             lines.append(
                 f"| {r['equation']} | {'yes' if r['exact'] else 'no'} | {r['r2_test']:.6f} | "
-                f"{r['complexity']} | {r['time']:.1f} | `{r['found']}` |"
+                f"{r['complexity']} | {t_sel} | {r['time']:.1f} | `{r['found']}` |"
             )
         lines.append("")
     with open(os.path.join(out, "feynman_easy.md"), "w") as f:

@@ -130,7 +130,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        preset: str | tuple[str, ...] = ("default", "eql_div"),
+        preset: str | tuple[str, ...] = ("default", "rational"),
         rounds: int | None = None,
         width: int = 2,
         n_restarts: int = 8,

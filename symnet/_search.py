@@ -276,8 +276,9 @@ def discover(
     rounds = config.rounds if config.rounds is not None else (1 if deadline is None else None)
     budget = None if deadline is None else deadline - t_start
     took: dict[tuple[int, int], float] = {}  # slot -> seconds its last run took
-    queue, r, n_refit, s_idx, factored = list(slots), 0, 0, 0, not config.factor_below
+    queue, r, n_refit, s_idx = list(slots), 0, 0, 0
     factor_tried = math.inf  # validation loss of the best surrogate tried so far
+    factor_sets: set[frozenset] = set()  # power factors that already have views
     while True:
         if not queue:
             r += 1
@@ -309,7 +310,7 @@ def discover(
         tag = f"{view}" if len(presets) == 1 else f"{presets[p_idx]}, {view}"
         ckpt = None
         if checkpoint_dir is not None:
-            ckpt = os.path.join(checkpoint_dir, f"r{r}_{presets[p_idx]}_{view}")
+            ckpt = os.path.join(checkpoint_dir, f"r{r}_{presets[p_idx]}_{v_idx}_{view}")
         exprs = _structures(
             Xv,
             yv,
@@ -343,23 +344,25 @@ def discover(
         if esc is not None and best.val_nmse <= esc:
             break  # good enough: the remaining slots are skipped
         if (
-            not factored
+            config.factor_below > 0
             and 1e-12 < best.val_nmse <= min(config.factor_below, 0.1 * factor_tried)
             and not late()
         ):
-            # Surrogates: the three most accurate formulas; tried again after a 10x better one.
+            # Surrogates: the three most accurate formulas; tried again after a 10x better
+            # one (a better surrogate can reveal more factors: views of those come next).
             factor_tried = best.val_nmse
             good = sorted((c for c in raw if c.val_nmse <= config.factor_below), key=_by_loss)
             factors = next(
                 (f for c in good[:3] if (f := power_factors(c.expr, symbols, X[tr]))), {}
             )
-            if factors:
-                factored = True
+            if factors and frozenset(factors.items()) not in factor_sets:
+                factor_sets.add(frozenset(factors.items()))
                 extra = factor_views(X, y, symbols, config.views, factors)
                 new = list(range(len(views), len(views) + len(extra)))
                 views.extend(extra)
-                queue[:0] = [(0, v) for v in new]  # next, with the first architecture
-                slots += [(p, v) for p in range(len(presets)) for v in new]
+                added = [(p, v) for v in new for p in range(len(presets))]
+                queue[:0] = added  # next: every architecture on each reduced view
+                slots += added
     # Stage 2: simplify and round only what is on the (complexity, loss) front.
     out, seen = [], set()
     for cand in pareto_front(raw):

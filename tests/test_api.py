@@ -24,6 +24,7 @@ PUBLIC = {
     "is_symbolic_solution",
     "l1",
     "layers",
+    "datasets",
     "pareto_front",
     "pruning",
     "r2_score",
@@ -60,6 +61,7 @@ def test_layers_names():
         "eql",
         "eql_div",
         "lies",
+        "rational",
         "stack",
     }
     assert expected <= _public(symnet.layers)

@@ -10,7 +10,14 @@ import sympy
 
 from symnet import SymbolicRegressor
 
-FAST = dict(steps=1200, n_restarts=4, sparsity=(3e-3, 1e-2), max_candidates=8, random_state=0)
+FAST = dict(
+    steps=1200,
+    n_restarts=4,
+    sparsity=(3e-3, 1e-2),
+    max_candidates=8,
+    preset="default",
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")

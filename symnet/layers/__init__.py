@@ -9,6 +9,7 @@ from symnet.layers._presets import default_network as default_network
 from symnet.layers._presets import eql as eql
 from symnet.layers._presets import eql_div as eql_div
 from symnet.layers._presets import lies as lies
+from symnet.layers._presets import rational as rational
 from symnet.layers._presets import stack as stack
 from symnet.layers._symbolic import SymbolicLayer as SymbolicLayer
 from symnet.layers._symbolic import UnitSpec as UnitSpec

@@ -12,7 +12,16 @@ from flax import nnx
 from symnet.layers._network import SymbolicNetwork
 from symnet.layers._symbolic import SymbolicLayer, UnitSpec
 
-__all__ = ["eql", "eql_div", "lies", "default_network", "deep_network", "PRESETS", "stack"]
+__all__ = [
+    "eql",
+    "eql_div",
+    "lies",
+    "default_network",
+    "deep_network",
+    "rational",
+    "PRESETS",
+    "stack",
+]
 
 
 def stack(
@@ -109,6 +118,21 @@ def default_network(
     return stack(n_inputs, [units] * depth, n_outputs=n_outputs, skip=True, rngs=rngs)
 
 
+def rational(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs):
+    """One skip-connected layer of the default units, then an EQL÷ division read-out:
+    ``y = (a . h + b) / (c . h + d)`` with ``h`` the units and the inputs. Weighted means
+    and other quotients of low-degree terms are one layer deep here."""
+    units = [
+        ("identity", width),
+        ("sin", width),
+        ("exp", width),
+        ("log", width),
+        ("sqrt", width),
+        ("mul", width),
+    ]
+    return stack(n_inputs, [units], n_outputs=n_outputs, readout="div", skip=True, rngs=rngs)
+
+
 def deep_network(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs):
     """The default units in three skip-connected layers (products of three factors)."""
     return default_network(n_inputs, n_outputs=n_outputs, width=width, depth=3, rngs=rngs)
@@ -120,4 +144,5 @@ PRESETS = {
     "lies": lies,
     "default": default_network,
     "deep": deep_network,
+    "rational": rational,
 }
