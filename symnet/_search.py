@@ -173,6 +173,25 @@ def _loo_nmse(expr, symbols, X, y, w, var) -> float:
     return float(np.average(r * r, weights=w) / var)
 
 
+def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
+    """``N / D`` with ``D``'s largest numeric coefficient divided out of both.
+
+    A quotient's scale is redundant (``(c*a + c*b) / (c*m1 + c*m2)`` for any ``c``); the
+    read-out of a rational network leaves it arbitrary, often tiny, and rounding then sees
+    near-zero constants instead of the simple ones the formula has.
+    """
+    if not expr.is_Mul:
+        return expr
+    num, den = expr.as_numer_denom()
+    if not den.is_Add:
+        return expr
+    coeffs = [t.as_coeff_Mul()[0] for t in den.args]
+    c = max(coeffs, key=lambda v: abs(float(v)))
+    if not c.is_Float or c == 0:
+        return expr
+    return sympy.expand(num / c) / sympy.expand(den / c)
+
+
 def _polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
     """Canonicalise, refit, round; repeated until the formula stops changing.
 
@@ -185,7 +204,7 @@ def _polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
         if left <= 0:
             break
         before = expr
-        trial = bounded_simplify(sympy.expand_mul(expr), min(seconds, left))
+        trial = _normalise_quotient(bounded_simplify(sympy.expand_mul(expr), min(seconds, left)))
         trial, _ = refit(trial, symbols, X, y, w)
         expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
         if expr == before:

@@ -317,3 +317,17 @@ def test_power_factors_found_on_the_way_get_views_of_their_own():
     best = min(cands, key=lambda c: c.val_nmse)
     assert best.member >= SMALL.max_candidates  # slot 1, the factor view, found it
     assert best.val_nmse < 1e-3
+
+
+def test_polish_divides_out_the_arbitrary_scale_of_a_quotient():
+    """A rational read-out leaves numerator and denominator scaled by an arbitrary (here
+    tiny) constant; polishing divides it out so that the constants round to 1."""
+    from symnet._search import _polish
+
+    X = np.random.default_rng(0).uniform(1, 5, (300, 4))
+    m1, m2, r1, r2 = syms = sympy.symbols("m1 m2 r1 r2", real=True)
+    truth = (m1 * r1 + m2 * r2) / (m1 + m2)
+    y = evaluate(truth, syms, X)
+    start = (3.4297e-5 * m1 * r1 + 3.4208e-5 * m2 * r2) / (3.4247e-5 * m1 + 3.42e-5 * m2)
+    polished = _polish(start, syms, X, y, np.ones(300), seconds=2.0)
+    assert sympy.simplify(polished - truth) == 0
