@@ -20,12 +20,12 @@ from symnet._refit import refit as refit
 from symnet._refit import round_constants as round_constants
 from symnet._scoring import is_symbolic_solution as is_symbolic_solution
 from symnet._scoring import r2_score as r2_score
-from symnet._search import Candidate as Candidate
 from symnet._search import SearchConfig as SearchConfig
 from symnet._search import discover as discover
 from symnet._search import export_member as export_member
-from symnet._search import pareto_front as pareto_front
-from symnet._search import select as select
+from symnet._select import Candidate as Candidate
+from symnet._select import pareto_front as pareto_front
+from symnet._select import select as select
 from symnet._train import PopulationTrainer as PopulationTrainer
 from symnet._train import Schedule as Schedule
 from symnet._train import TrainConfig as TrainConfig

@@ -21,7 +21,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from symnet import _persist
 from symnet._refit import evaluate, parametrize
-from symnet._search import SearchConfig, discover, front_scores, pareto_front, select
+from symnet._search import SearchConfig, discover
+from symnet._select import front_scores, pareto_front, select
 from symnet._train import TrainConfig
 from symnet._validation import check_X, check_X_y
 

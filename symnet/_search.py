@@ -23,15 +23,17 @@ from flax import nnx
 
 from symnet._checkpoint import StateCheckpoints
 from symnet._factors import power_factors
-from symnet._refit import evaluate, loo_residuals, refit, round_constants
-from symnet._sympy_utils import bounded_simplify, complexity
+from symnet._polish import polish
+from symnet._refit import evaluate, loo_residuals, refit
+from symnet._select import Candidate, pareto_front
+from symnet._sympy_utils import complexity
 from symnet._train import PopulationTrainer, TrainConfig, init_population
 from symnet._validation import check_names, check_X_y
 from symnet._views import check_views, factor_views, make_views, view_symbols
 from symnet.layers._presets import PRESETS
 from symnet.pruning._masks import count_active, magnitude_masks
 
-__all__ = ["SearchConfig", "Candidate", "discover", "pareto_front", "select", "export_member"]
+__all__ = ["SearchConfig", "discover", "export_member"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -137,19 +139,6 @@ class SearchConfig:
         return functools.partial(PRESETS[preset], n_inputs, **kwargs)
 
 
-@dataclasses.dataclass(frozen=True)
-class Candidate:
-    """A refit formula and its scores (normalised MSE = MSE / var(y)); ``found_at``: seconds
-    from the start of the search until its structure had been trained and refit."""
-
-    expr: sympy.Expr
-    complexity: int
-    val_nmse: float
-    train_nmse: float
-    member: int
-    found_at: float = math.nan
-
-
 def export_member(graphdef, params, masks, i: int, symbols) -> sympy.Expr:
     """Member ``i`` of a population as a sympy expression, dead units removed."""
     p = jax.tree.map(lambda a: a[i], params)
@@ -171,45 +160,6 @@ def _loo_nmse(expr, symbols, X, y, w, var) -> float:
     if not np.all(np.isfinite(r)):
         return math.inf
     return float(np.average(r * r, weights=w) / var)
-
-
-def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
-    """``N / D`` with ``D``'s largest numeric coefficient divided out of both.
-
-    A quotient's scale is redundant (``(c*a + c*b) / (c*m1 + c*m2)`` for any ``c``); the
-    read-out of a rational network leaves it arbitrary, often tiny, and rounding then sees
-    near-zero constants instead of the simple ones the formula has.
-    """
-    if not expr.is_Mul:
-        return expr
-    num, den = expr.as_numer_denom()
-    if not den.is_Add:
-        return expr
-    coeffs = [t.as_coeff_Mul()[0] for t in den.args]
-    c = max(coeffs, key=lambda v: abs(float(v)))
-    if not c.is_Float or c == 0:
-        return expr
-    return sympy.expand(num / c) / sympy.expand(den / c)
-
-
-def _polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
-    """Canonicalise, refit, round; repeated until the formula stops changing.
-
-    Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
-    round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
-    early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form.
-    """
-    for _ in range(rounds):
-        left = math.inf if deadline is None else deadline - time.monotonic()
-        if left <= 0:
-            break
-        before = expr
-        trial = _normalise_quotient(bounded_simplify(sympy.expand_mul(expr), min(seconds, left)))
-        trial, _ = refit(trial, symbols, X, y, w)
-        expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
-        if expr == before:
-            break
-    return expr
 
 
 def discover(
@@ -388,7 +338,7 @@ def discover(
         if late() or cand.complexity > config.max_polish_complexity or cand.expr.is_number:
             out.append(cand)
             continue
-        expr = _polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline)
+        expr = polish(cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline)
         polished = scored(expr, cand.member, cand.found_at)
         if polished is None:
             polished, expr = cand, cand.expr
@@ -503,49 +453,3 @@ def _shortlist(loss: np.ndarray, active: np.ndarray, k: int) -> list[int]:
             best = loss[i]
     rest = [int(i) for i in finite if i not in front]
     return (front + rest)[:k]
-
-
-def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
-    """Candidates no other candidate beats in both complexity and validation loss."""
-    front, best = [], math.inf
-    for c in sorted(cands, key=lambda c: (c.complexity, c.val_nmse)):
-        if c.val_nmse < best:
-            front.append(c)
-            best = c.val_nmse
-    return front
-
-
-#: Normalised losses below this are float64 round-off: treated as equal in scores.
-NMSE_FLOOR = 1e-30
-
-
-def front_scores(front: Sequence[Candidate]) -> np.ndarray:
-    """PySR's score of each front entry: ``-dlog(loss)/dcomplexity`` against the previous
-    (simpler) entry; 0 for the first."""
-    losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
-    scores = np.zeros(len(front))
-    for i in range(1, len(front)):
-        dc = front[i].complexity - front[i - 1].complexity
-        scores[i] = -(np.log(losses[i]) - np.log(losses[i - 1])) / max(dc, 1)
-    return scores
-
-
-def select(front: Sequence[Candidate], rule: str = "best") -> int:
-    """Index into ``front`` chosen by PySR's ``model_selection`` rules.
-
-    ``"accuracy"``: lowest loss. ``"score"``: largest ``-dlog(loss)/dcomplexity`` against
-    the next simpler entry. ``"best"``: highest score among entries with loss <= 1.5 x the
-    minimum.
-    """
-    if not front:
-        raise ValueError("`front` is empty: no candidate formula to select.")
-    losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
-    if rule == "accuracy":
-        return int(np.argmin(losses))
-    scores = front_scores(front)
-    if rule == "score":
-        return int(np.argmax(scores))
-    if rule == "best":
-        ok = losses <= 1.5 * losses.min()
-        return int(np.argmax(np.where(ok, scores, -np.inf)))
-    raise ValueError(f"`model_selection` must be 'accuracy', 'best' or 'score', got {rule!r}.")

@@ -16,7 +16,8 @@ from rich.table import Table
 
 from symnet._estimator import SymbolicRegressor
 from symnet._scoring import is_symbolic_solution
-from symnet._search import SearchConfig, discover, pareto_front, select
+from symnet._search import SearchConfig, discover
+from symnet._select import pareto_front, select
 
 app = typer.Typer(add_completion=False, help="symnet: discover formulas with symbolic networks.")
 

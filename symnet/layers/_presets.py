@@ -101,20 +101,18 @@ def lies(n_inputs: int, *, n_outputs: int = 1, rngs: nnx.Rngs) -> SymbolicNetwor
     )
 
 
+def _default_units(width: int) -> list[UnitSpec]:
+    """identity, sin, exp, log, sqrt and mul units, ``width`` of each."""
+    prims = ("identity", "sin", "exp", "log", "sqrt", "mul")
+    return [(p, width) for p in prims]
+
+
 def default_network(
     n_inputs: int, *, n_outputs: int = 1, width: int = 2, depth: int = 2, rngs: nnx.Rngs
 ) -> SymbolicNetwork:
     """symnet's default: ``depth`` skip-connected layers of identity, sin, exp, log, sqrt,
     mul and div units, ``width`` of each."""
-    units = [
-        ("identity", width),
-        ("sin", width),
-        ("exp", width),
-        ("log", width),
-        ("sqrt", width),
-        ("mul", width),
-        ("div", width),
-    ]
+    units = [*_default_units(width), ("div", width)]
     return stack(n_inputs, [units] * depth, n_outputs=n_outputs, skip=True, rngs=rngs)
 
 
@@ -122,15 +120,9 @@ def rational(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rng
     """One skip-connected layer of the default units, then an EQL÷ division read-out:
     ``y = (a . h + b) / (c . h + d)`` with ``h`` the units and the inputs. Weighted means
     and other quotients of low-degree terms are one layer deep here."""
-    units = [
-        ("identity", width),
-        ("sin", width),
-        ("exp", width),
-        ("log", width),
-        ("sqrt", width),
-        ("mul", width),
-    ]
-    return stack(n_inputs, [units], n_outputs=n_outputs, readout="div", skip=True, rngs=rngs)
+    return stack(
+        n_inputs, [_default_units(width)], n_outputs=n_outputs, readout="div", skip=True, rngs=rngs
+    )
 
 
 def deep_network(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs):

@@ -1,0 +1,52 @@
+"""Polishing a refit formula: canonical form, refit, rounding, until it stops changing."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import sympy
+
+from symnet._refit import refit, round_constants
+from symnet._sympy_utils import bounded_simplify
+
+__all__ = ["polish"]
+
+
+def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
+    """``N / D`` with ``D``'s largest numeric coefficient divided out of both.
+
+    A quotient's scale is redundant (``(c*a + c*b) / (c*m1 + c*m2)`` for any ``c``); the
+    read-out of a rational network leaves it arbitrary, often tiny, and rounding then sees
+    near-zero constants instead of the simple ones the formula has.
+    """
+    if not expr.is_Mul:
+        return expr
+    num, den = expr.as_numer_denom()
+    if not den.is_Add:
+        return expr
+    coeffs = [t.as_coeff_Mul()[0] for t in den.args]
+    c = max(coeffs, key=lambda v: abs(float(v)))
+    if not c.is_Float or c == 0:
+        return expr
+    return sympy.expand(num / c) / sympy.expand(den / c)
+
+
+def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
+    """Canonicalise, refit, round; repeated until the formula stops changing.
+
+    Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
+    round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
+    early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form.
+    """
+    for _ in range(rounds):
+        left = math.inf if deadline is None else deadline - time.monotonic()
+        if left <= 0:
+            break
+        before = expr
+        trial = _normalise_quotient(bounded_simplify(sympy.expand_mul(expr), min(seconds, left)))
+        trial, _ = refit(trial, symbols, X, y, w)
+        expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
+        if expr == before:
+            break
+    return expr

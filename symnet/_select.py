@@ -1,0 +1,71 @@
+"""Choosing among candidate formulas: the Pareto front and PySR's selection rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import sympy
+
+__all__ = ["Candidate", "pareto_front", "front_scores", "select", "NMSE_FLOOR"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A refit formula and its scores (normalised MSE = MSE / var(y)); ``found_at``: seconds
+    from the start of the search until its structure had been trained and refit."""
+
+    expr: sympy.Expr
+    complexity: int
+    val_nmse: float
+    train_nmse: float
+    member: int
+    found_at: float = math.nan
+
+
+def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates no other candidate beats in both complexity and validation loss."""
+    front, best = [], math.inf
+    for c in sorted(cands, key=lambda c: (c.complexity, c.val_nmse)):
+        if c.val_nmse < best:
+            front.append(c)
+            best = c.val_nmse
+    return front
+
+
+#: Normalised losses below this are float64 round-off: treated as equal in scores.
+NMSE_FLOOR = 1e-30
+
+
+def front_scores(front: Sequence[Candidate]) -> np.ndarray:
+    """PySR's score of each front entry: ``-dlog(loss)/dcomplexity`` against the previous
+    (simpler) entry; 0 for the first."""
+    losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
+    scores = np.zeros(len(front))
+    for i in range(1, len(front)):
+        dc = front[i].complexity - front[i - 1].complexity
+        scores[i] = -(np.log(losses[i]) - np.log(losses[i - 1])) / max(dc, 1)
+    return scores
+
+
+def select(front: Sequence[Candidate], rule: str = "best") -> int:
+    """Index into ``front`` chosen by PySR's ``model_selection`` rules.
+
+    ``"accuracy"``: lowest loss. ``"score"``: largest ``-dlog(loss)/dcomplexity`` against
+    the next simpler entry. ``"best"``: highest score among entries with loss <= 1.5 x the
+    minimum.
+    """
+    if not front:
+        raise ValueError("`front` is empty: no candidate formula to select.")
+    losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
+    if rule == "accuracy":
+        return int(np.argmin(losses))
+    scores = front_scores(front)
+    if rule == "score":
+        return int(np.argmax(scores))
+    if rule == "best":
+        ok = losses <= 1.5 * losses.min()
+        return int(np.argmax(np.where(ok, scores, -np.inf)))
+    raise ValueError(f"`model_selection` must be 'accuracy', 'best' or 'score', got {rule!r}.")
