@@ -113,8 +113,14 @@ def _launch(task, method, noise, seed, max_time, hard):
         except subprocess.TimeoutExpired:
             return {**base, "status": "timeout", "wall": time.perf_counter() - t0, "exact": False}
         if proc.returncode != 0 or not os.path.exists(path):
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
-            return {**base, "status": "error", "error": tail[0][:300], "exact": False}
+            lines = (proc.stderr or "").strip().splitlines() or ["no output"]
+            return {
+                **base,
+                "status": "error",
+                "error": lines[-1][:300],
+                "traceback": "\n".join(lines[-25:]),
+                "exact": False,
+            }
         with open(path) as f:
             return {**base, "status": "ok", **json.load(f)}
 

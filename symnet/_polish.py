@@ -8,7 +8,7 @@ import time
 import sympy
 
 from symnet._refit import refit, round_constants
-from symnet._sympy_utils import bounded_simplify
+from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify
 
 __all__ = ["polish"]
 
@@ -37,16 +37,22 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
 
     Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
     round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
-    early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form.
+    early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form;
+    a round that sympy itself fails on (see :data:`SYMPY_FAILURES`) also keeps it.
     """
     for _ in range(rounds):
         left = math.inf if deadline is None else deadline - time.monotonic()
         if left <= 0:
             break
         before = expr
-        trial = _normalise_quotient(bounded_simplify(sympy.expand_mul(expr), min(seconds, left)))
-        trial, _ = refit(trial, symbols, X, y, w)
-        expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
+        try:
+            trial = _normalise_quotient(
+                bounded_simplify(sympy.expand_mul(expr), min(seconds, left))
+            )
+            trial, _ = refit(trial, symbols, X, y, w)
+            expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
+        except SYMPY_FAILURES:
+            break
         if expr == before:
             break
     return expr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from symnet._sympy_utils import TimeLimitExceeded, round_floats, time_limit
+from symnet._sympy_utils import SYMPY_FAILURES, round_floats, time_limit
 
 __all__ = ["is_symbolic_solution", "r2_score"]
 
@@ -58,13 +58,13 @@ def is_symbolic_solution(
         with time_limit(seconds):
             if _is_const(sympy.simplify(truth - model)):
                 return True
-    except (TimeLimitExceeded, RecursionError):
+    except SYMPY_FAILURES:
         pass
     try:
         with time_limit(seconds):
             ratio = sympy.simplify(model / truth)
             return _is_const(ratio) and ratio != 0
-    except (TimeLimitExceeded, RecursionError, ZeroDivisionError):
+    except SYMPY_FAILURES:
         return False
 
 

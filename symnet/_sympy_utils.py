@@ -9,11 +9,18 @@ import threading
 
 import sympy
 
-__all__ = ["bounded_simplify", "complexity", "time_limit", "TimeLimitExceeded", "round_floats"]
+__all__ = [
+    "SYMPY_FAILURES",
+    "bounded_simplify", "complexity", "time_limit", "TimeLimitExceeded", "round_floats"]
 
 
 class TimeLimitExceeded(Exception):
     """Raised inside :func:`time_limit` when the budget runs out."""
+
+
+# What a bounded sympy call may raise besides returning: the time limit, deep recursion, and
+# sympy's internal failures on awkward inputs (e.g. sympy#29159, a NaN compared in `equals`).
+SYMPY_FAILURES = (TimeLimitExceeded, RecursionError, TypeError, ValueError, ZeroDivisionError)
 
 
 @contextlib.contextmanager
@@ -56,12 +63,14 @@ def time_limit(seconds: float | None):
 def bounded_simplify(expr: sympy.Expr, seconds: float = 2.0) -> sympy.Expr:
     """``sympy.simplify`` under a time limit; the input comes back unchanged on timeout.
 
-    The simplified form is kept only when it is not more complex than the input.
+    The simplified form is kept only when it is not more complex than the input. sympy's own
+    failures on awkward inputs (``TypeError: Invalid NaN comparison`` from ``equals``,
+    ``ZeroDivisionError``, ``ValueError``) also leave the input unchanged.
     """
     try:
         with time_limit(seconds):
             out = sympy.simplify(expr)
-    except (TimeLimitExceeded, RecursionError):
+    except SYMPY_FAILURES:
         return expr
     return out if complexity(out) <= complexity(expr) else expr
 

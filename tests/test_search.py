@@ -87,6 +87,24 @@ def test_is_symbolic_solution(model, truth, expected):
     assert symnet.is_symbolic_solution(model, truth) is expected
 
 
+def test_sympy_internal_failures_leave_formulas_alone(monkeypatch, data):
+    # sympy's simplify can raise on awkward inputs (sympy#29159: "Invalid NaN comparison");
+    # one such candidate must not end a fit or a benchmark task.
+    from symnet import _polish, _sympy_utils
+
+    def broken(expr, *args, **kwargs):
+        raise TypeError("Invalid NaN comparison")
+
+    monkeypatch.setattr(sympy, "simplify", broken)
+    expr = x0 * x1 + 2 * x0
+    assert _sympy_utils.bounded_simplify(expr) == expr
+    assert symnet.is_symbolic_solution(x0 * x1 + 2 * x0, x0 * (x1 + 2)) is False
+    y = data[:, 0] * data[:, 1]
+    start = 1.5 * x0 * x1
+    out = _polish.polish(start, [x0, x1], data, y, np.ones(len(y)), seconds=1.0)
+    assert out == x0 * x1  # refit and rounding still ran without simplify
+
+
 def _cand(c, loss):
     return symnet.Candidate(
         expr=sympy.Integer(c), complexity=c, val_nmse=loss, train_nmse=loss, member=0
