@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import sympy
 
 from symnet._refit import refit, round_constants
@@ -39,16 +40,23 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
     round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
     early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form;
     a round that sympy itself fails on (see :data:`SYMPY_FAILURES`) also keeps it.
+    Simplification treats inputs that are positive at every sample as positive
+    (``sqrt(c**2) = c`` there), so the formula is unchanged on the data.
     """
+    pos = {
+        s: sympy.Symbol(s.name, positive=True)
+        for i, s in enumerate(symbols)
+        if np.all(np.asarray(X)[:, i] > 0)
+    }
+    unpos = {p: s for s, p in pos.items()}
     for _ in range(rounds):
         left = math.inf if deadline is None else deadline - time.monotonic()
         if left <= 0:
             break
         before = expr
         try:
-            trial = _normalise_quotient(
-                bounded_simplify(sympy.expand_mul(expr), min(seconds, left))
-            )
+            simple = bounded_simplify(sympy.expand_mul(expr).xreplace(pos), min(seconds, left))
+            trial = _normalise_quotient(simple.xreplace(unpos))
             trial, _ = refit(trial, symbols, X, y, w)
             expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
         except SYMPY_FAILURES:

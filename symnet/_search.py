@@ -246,8 +246,8 @@ def discover(
     budget = None if deadline is None else deadline - t_start
     took: dict[tuple[int, int], float] = {}  # slot -> seconds its last run took
     queue, r, n_refit, s_idx = list(slots), 0, 0, 0
-    factor_tried = math.inf  # validation loss of the best surrogate tried so far
-    factor_sets: set[frozenset] = set()  # power factors that already have views
+    factor_sets: list[frozenset] = []  # power factors that already have views
+    factor_memo: dict[str, dict] = {}  # surrogate (srepr) -> its power factors
     while True:
         if not queue:
             r += 1
@@ -312,20 +312,12 @@ def discover(
         esc = config.early_stop_condition
         if esc is not None and best.val_nmse <= esc:
             break  # good enough: the remaining slots are skipped
-        if (
-            config.factor_below > 0
-            and 1e-12 < best.val_nmse <= min(config.factor_below, 0.1 * factor_tried)
-            and not late()
-        ):
-            # Surrogates: the three most accurate formulas; tried again after a 10x better
-            # one (a better surrogate can reveal more factors: views of those come next).
-            factor_tried = best.val_nmse
-            good = sorted((c for c in raw if c.val_nmse <= config.factor_below), key=_by_loss)
-            factors = next(
-                (f for c in good[:3] if (f := power_factors(c.expr, symbols, X[tr]))), {}
+        if config.factor_below > 0 and 1e-12 < best.val_nmse <= config.factor_below and not late():
+            factors = _new_factor_set(
+                raw, symbols, X[tr], config.factor_below, factor_sets, factor_memo
             )
-            if factors and frozenset(factors.items()) not in factor_sets:
-                factor_sets.add(frozenset(factors.items()))
+            if factors:
+                factor_sets.append(frozenset(factors.items()))
                 extra = factor_views(X, y, symbols, config.views, factors)
                 new = list(range(len(views), len(views) + len(extra)))
                 views.extend(extra)
@@ -425,6 +417,33 @@ def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_d
 
 def _by_loss(c: Candidate) -> float:
     return c.val_nmse
+
+
+#: Factor sets searched per fit at most (each costs a population per architecture x view).
+MAX_FACTOR_SETS = 3
+
+
+def _new_factor_set(raw, symbols, X, below: float, tried: list[frozenset], memo: dict) -> dict:
+    """The largest set of power factors (:func:`symnet._factors.power_factors`) among the
+    five most accurate formulas with validation loss <= ``below`` that is not contained in
+    a set already tried; ``{}`` if there is none or ``MAX_FACTOR_SETS`` were tried.
+
+    Surrogates are only approximately separable, so different ones reveal different
+    factors (one shows ``n``, another ``n``, ``kb`` and ``T``); the largest set leaves the
+    simplest reduced target.
+    """
+    if len(tried) >= MAX_FACTOR_SETS:
+        return {}
+    good = sorted((c for c in raw if c.val_nmse <= below), key=_by_loss)[:5]
+    best: dict = {}
+    for c in good:
+        key = sympy.srepr(c.expr)
+        if key not in memo:
+            memo[key] = power_factors(c.expr, symbols, X)
+        f = memo[key]
+        if len(f) > len(best) and not any(frozenset(f.items()) <= t for t in tried):
+            best = f
+    return best
 
 
 @jax.jit

@@ -97,7 +97,11 @@ def factor_views(
 ) -> list[View]:
     """The views in ``names`` of ``y / prod(x_i ** a_i)`` (``factors = {i: a_i}``, see
     :func:`symnet._factors.power_factors`); formulas found there are multiplied back.
-    Named ``"factor"`` (raw) and ``"factor+<view>"``."""
+    Named ``"factor"`` (raw) and ``"factor+<view>"``, in the order raw, square, log,
+    standard: power laws are what factoring removed, so the log view comes after the square
+    view (roots of rational functions, ``1/sqrt(1 - v**2/c**2)``, are left often)."""
+    order = ("raw", "square", "log", "standard")
+    names = sorted(check_views(names), key=order.index)
     scale = np.prod([X[:, i] ** float(a) for i, a in factors.items()], axis=0)
     factor = sympy.Mul(*(symbols[i] ** sympy.Rational(a) for i, a in factors.items()))
     out = []

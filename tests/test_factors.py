@@ -59,10 +59,30 @@ def test_factor_views_divide_out_and_multiply_back(X):
 def test_factor_views_of_a_one_signed_reduced_target(X):
     y = evaluate(q / sympy.sqrt(1 - (v / (th + 5)) ** 2), SYMS, X)
     views = factor_views(X, y, SYMS, ("raw", "log", "square"), {0: 1})
-    assert [w.name for w in views] == ["factor", "factor+log", "factor+square"]
+    assert [w.name for w in views] == ["factor", "factor+square", "factor+log"]
     for view in views:
         assert np.all(np.isfinite(view.y))
     u = view_symbols(5)
-    square = views[2]
+    square = views[1]
     back = square.back(1 / (1 - (u[3] / (u[4] + 5)) ** 2))
     np.testing.assert_allclose(evaluate(back, SYMS, X), y, rtol=1e-12)
+
+
+def test_the_largest_new_factor_set_among_the_surrogates_is_searched(X):
+    from symnet._search import MAX_FACTOR_SETS, _new_factor_set
+    from symnet._select import Candidate
+
+    def cand(expr, loss):
+        return Candidate(expr=expr, complexity=1, val_nmse=loss, train_nmse=loss, member=0)
+
+    raw = [
+        cand(q * (ef * b + sympy.sin(v) * th), 1e-6),  # {q}
+        cand(q * ef * b * sympy.log(v / th), 1e-4),  # {q, Ef, B}: the largest
+        cand(q * ef * b * v, 0.5),  # too inaccurate to serve as a surrogate
+    ]
+    one = frozenset({(0, Fraction(1))})
+    three = frozenset({(0, Fraction(1)), (1, Fraction(1)), (2, Fraction(1))})
+    assert _new_factor_set(raw, SYMS, X, 1e-3, [], {}) == dict(three)
+    assert _new_factor_set(raw, SYMS, X, 1e-3, [three], {}) == {}  # {q} is contained in it
+    assert _new_factor_set(raw, SYMS, X, 1e-3, [one], {}) == dict(three)
+    assert _new_factor_set(raw, SYMS, X, 1e-3, [frozenset()] * MAX_FACTOR_SETS, {}) == {}
