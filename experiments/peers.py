@@ -9,6 +9,7 @@ Nothing here is imported by the package.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -49,7 +50,9 @@ def fit_operon(X, y, *, max_time, seed):
         generations=10**6,
         max_evaluations=10**9,
         optimizer_iterations=10,
-        n_threads=1,
+        # The cores a task may use (the runner divides them among its parallel jobs);
+        # symnet's XLA uses every core it is given as well.
+        n_threads=int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)),
         random_state=seed,
     )
     est.fit(X.to_numpy(), np.asarray(y))

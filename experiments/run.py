@@ -85,7 +85,7 @@ def _key(r):
     return (r["task"], r["method"], float(r["noise"]), int(r["seed"]), float(r["max_time"]))
 
 
-def _launch(task, method, noise, seed, max_time, hard):
+def _launch(task, method, noise, seed, max_time, hard, env=None):
     base = {
         "task": task,
         "method": method,
@@ -109,7 +109,9 @@ def _launch(task, method, noise, seed, max_time, hard):
         ]
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=hard)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=hard, env={**os.environ, **(env or {})}
+            )
         except subprocess.TimeoutExpired:
             return {**base, "status": "timeout", "wall": time.perf_counter() - t0, "exact": False}
         if proc.returncode != 0 or not os.path.exists(path):
@@ -263,7 +265,10 @@ def main(argv=None):
     command = "python -m experiments.run " + " ".join(argv)
     hard = 2 * args.time + 120
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(_launch, t, m, g, args.seed, args.time, hard) for t, m, g in todo]
+        env = {"BENCH_THREADS": str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))}
+        futures = [
+            pool.submit(_launch, t, m, g, args.seed, args.time, hard, env) for t, m, g in todo
+        ]
         for fut in concurrent.futures.as_completed(futures):
             rec = fut.result()
             records.append(rec)

@@ -11,7 +11,12 @@ import sympy
 
 __all__ = [
     "SYMPY_FAILURES",
-    "bounded_simplify", "complexity", "time_limit", "TimeLimitExceeded", "round_floats"]
+    "bounded_simplify",
+    "complexity",
+    "time_limit",
+    "TimeLimitExceeded",
+    "round_floats",
+]
 
 
 class TimeLimitExceeded(Exception):
