@@ -33,7 +33,8 @@ import time
 
 import numpy as np
 
-N_TRAIN = {"nguyen": None, "strogatz": None}  # None: the task's own default size
+N_TRAIN = {"nguyen": None, "strogatz": None, "chaotic": None}  # None: the task's own size
+TRAJECTORIES = ("strogatz", "chaotic")  # samples along ODE trajectories
 
 
 def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
@@ -57,7 +58,7 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
         out[label] = float(r2_score(y, pred))
     # Variables sampled from boxes above 0 are positive on the task's domain.
     positive = [v for v, (lo, _) in zip(task.variables, task.ranges, strict=True) if lo > 0]
-    if task.suite == "strogatz":
+    if task.suite in TRAJECTORIES:
         positive = []  # trajectories may leave the initial-condition box
     exact = is_symbolic_solution(formula, task.expr(), seconds=check_seconds, positive=positive)
     out["exact"] = bool(exact)

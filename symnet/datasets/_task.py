@@ -12,6 +12,7 @@ import sympy
 
 from symnet.datasets._noise import add_noise, check_gamma
 from symnet.datasets._parse import compile_formula, parse_formula
+from symnet.datasets._sampling import Sampler
 
 __all__ = ["Task", "extrapolation_box", "make_rng"]
 
@@ -21,6 +22,11 @@ EXTRAPOLATION_FACTOR = 0.5
 _INPUT_STREAM = 0
 _MAX_BATCHES = 100
 _NOISE_STREAM = 1
+
+# SRSD keeps a row only if its target is a finite float32 of magnitude at least the
+# smallest normal float32 (``datasets/base.py``, ``check_if_valid``).
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 def make_rng(key: str, seed: int, stream: int, extrapolate: bool) -> np.random.Generator:
@@ -68,14 +74,17 @@ class Task:
 
     Attributes:
         name: unique id ``"<suite>/<id>"``, e.g. ``"feynman/I.6.2a"``, ``"nguyen/1"``,
-            ``"strogatz/bacres_x"``.
-        suite: one of ``"feynman"``, ``"bonus"``, ``"nguyen"``, ``"strogatz"``.
+            ``"strogatz/bacres_x"``, ``"chaotic/Lorenz_x"``, ``"srsd_easy/I.12.1"``.
+        suite: one of :data:`symnet.datasets.ALL_SUITES`.
         formula: sympy-parsable ground truth :math:`f` over the variable names.
         variables: the input names :math:`x_1, \\dots, x_d`, in column order.
         ranges: per variable, the uniform sampling interval :math:`[l_j, h_j]`. For
             Strogatz tasks this is the box of initial conditions (the states along the
-            trajectories may leave it).
+            trajectories may leave it); for chaotic tasks the bounding box of the
+            attractor; with ``samplers``, the smallest interval holding every draw.
         n_default: the sample count used when ``sample`` gets ``n=None``.
+        samplers: optional per-variable :class:`Sampler` (log-uniform, integer, signed
+            draws, as in SRSD). Empty (the default): :math:`x_j \\sim U[l_j, h_j]`.
     """
 
     name: str
@@ -84,12 +93,18 @@ class Task:
     variables: tuple[str, ...]
     ranges: tuple[tuple[float, float], ...]
     n_default: int
+    samplers: tuple[Sampler, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.ranges) != len(self.variables):
             raise ValueError(
                 f"task {self.name!r}: {len(self.variables)} variables but "
                 f"{len(self.ranges)} ranges"
+            )
+        if self.samplers and len(self.samplers) != len(self.variables):
+            raise ValueError(
+                f"task {self.name!r}: {len(self.variables)} variables but "
+                f"{len(self.samplers)} samplers"
             )
         for name, (lo, hi) in zip(self.variables, self.ranges, strict=True):
             if not lo < hi:
@@ -147,6 +162,32 @@ class Task:
             f"lie in the formula's domain after {_MAX_BATCHES} batches"
         )
 
+    def _sampler_inputs(self, count: int, seed: int, extrapolate: bool) -> np.ndarray:
+        """``count`` rows drawn column by column from :attr:`samplers`.
+
+        As in SRSD, a row is kept only if :math:`f` is finite there, with
+        :math:`|f| \\le` the largest float32 and :math:`|f| \\ge` the smallest normal
+        float32; other rows are redrawn from the same generator, in batches of
+        ``count``, at most ``_MAX_BATCHES`` times.
+        """
+        rng = make_rng(self.name, seed, _INPUT_STREAM, extrapolate)
+        kept: list[np.ndarray] = []
+        total = 0
+        for _ in range(_MAX_BATCHES):
+            states = np.column_stack([s.draw(rng, count, extrapolate) for s in self.samplers])
+            magnitude = np.abs(self.evaluate(states))
+            good = states[
+                np.isfinite(magnitude) & (magnitude <= _FLOAT32_MAX) & (magnitude >= _FLOAT32_TINY)
+            ]
+            kept.append(good)
+            total += good.shape[0]
+            if total >= count:
+                return np.concatenate(kept)[:count]
+        raise ValueError(
+            f"task {self.name!r}: fewer than {count} valid points after {_MAX_BATCHES} "
+            f"batches (extrapolate={extrapolate})"
+        )
+
     def sample(
         self,
         n: int | None = None,
@@ -158,8 +199,11 @@ class Task:
         """Draw a data set :math:`(X, y)` with :math:`y_i = f(x_i) + \\varepsilon_i`.
 
         Feynman, bonus and Nguyen tasks draw :math:`x_{ij} \\sim U[l_j, h_j]` i.i.d.
-        Strogatz tasks integrate the whole 2-D system along simulated trajectories and
-        return the visited states (see :mod:`symnet.datasets._strogatz`). The noise
+        Strogatz and chaotic tasks integrate the whole system along simulated
+        trajectories and return the visited states (see :mod:`symnet.datasets._strogatz`
+        and :mod:`symnet.datasets._chaotic`). Tasks with :attr:`samplers` (SRSD) draw
+        each column from its sampler and redraw rows where the target is not a valid
+        float32 (see :meth:`_sampler_inputs`). The noise
         :math:`\\varepsilon` is :func:`add_noise` with :math:`\\gamma` = ``noise``.
 
         The result depends only on ``(name, n, noise, seed, extrapolate)``: the
@@ -196,6 +240,12 @@ class Task:
             from symnet.datasets._strogatz import simulate
 
             states = simulate(self, count, seed=seed, extrapolate=extrapolate)
+        elif self.suite == "chaotic":
+            from symnet.datasets._chaotic import simulate as simulate_chaotic
+
+            states = simulate_chaotic(self, count, seed=seed, extrapolate=extrapolate)
+        elif self.samplers:
+            states = self._sampler_inputs(count, seed, extrapolate)
         else:
             states = self._uniform_inputs(count, seed, extrapolate)
         X = pd.DataFrame(states, columns=list(self.variables), dtype=np.float64)
