@@ -24,6 +24,7 @@ import datetime
 import json
 import os
 import platform
+import queue
 import random
 import statistics
 import subprocess
@@ -86,7 +87,20 @@ def _key(r):
     return (r["task"], r["method"], float(r["noise"]), int(r["seed"]), float(r["max_time"]))
 
 
-def _launch(task, method, noise, seed, max_time, hard, env=None):
+def _core_slots(jobs: int) -> queue.Queue:
+    """The machine's cores split into ``jobs`` disjoint sets, one per parallel task: a
+    task is pinned to its set, so parallel tasks (and the methods they compare) do not
+    take each other's cores."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    jobs = max(1, jobs)
+    slots: queue.Queue = queue.Queue()
+    for j in range(jobs):
+        part = cores[j::jobs] if len(cores) >= jobs else cores
+        slots.put(tuple(part))
+    return slots
+
+
+def _launch(task, method, noise, seed, max_time, hard, slots=None):
     base = {
         "task": task,
         "method": method,
@@ -110,9 +124,19 @@ def _launch(task, method, noise, seed, max_time, hard, env=None):
         ]
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=hard, env={**os.environ, **(env or {})}
-            )
+            cores = slots.get() if slots is not None else ()
+            env = None
+            if cores:  # the worker pins itself to these cores (see main)
+                env = {
+                    **os.environ,
+                    "BENCH_CORES": ",".join(map(str, cores)),
+                    "BENCH_THREADS": str(len(cores)),
+                }
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=hard, env=env)
+            finally:
+                if slots is not None:
+                    slots.put(cores)
         except subprocess.TimeoutExpired:
             return {**base, "status": "timeout", "wall": time.perf_counter() - t0, "exact": False}
         if proc.returncode != 0 or not os.path.exists(path):
@@ -229,6 +253,9 @@ def select_tasks(suite: str, only=None, sample: int | None = None, sample_seed: 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
+        cores = os.environ.get("BENCH_CORES")
+        if cores and hasattr(os, "sched_setaffinity"):  # before jax starts its threads
+            os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
         task, method, noise, seed, max_time, path = argv[1:7]
         rec = run_one(task, method, float(noise), int(seed), float(max_time))
         with open(path, "w") as f:
@@ -266,9 +293,9 @@ def main(argv=None):
     command = "python -m experiments.run " + " ".join(argv)
     hard = 2 * args.time + 120
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        env = {"BENCH_THREADS": str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))}
+        slots = _core_slots(args.jobs)
         futures = [
-            pool.submit(_launch, t, m, g, args.seed, args.time, hard, env) for t, m, g in todo
+            pool.submit(_launch, t, m, g, args.seed, args.time, hard, slots) for t, m, g in todo
         ]
         for fut in concurrent.futures.as_completed(futures):
             rec = fut.result()
