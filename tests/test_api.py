@@ -25,6 +25,7 @@ PUBLIC = {
     "l1",
     "layers",
     "datasets",
+    "distill",
     "pareto_front",
     "pruning",
     "r2_score",
