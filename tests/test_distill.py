@@ -17,6 +17,7 @@ from symnet.distill import (
     distill,
     distill_component,
     lift_constants,
+    linear_equivalence,
     most_disagreeing,
     top_components,
 )
@@ -285,3 +286,29 @@ def test_formula_module_fine_tunes_inside_a_model():
     assert jax.tree_util.tree_all(
         jax.tree.map(lambda v: bool(jnp.all(jnp.isfinite(v))), nnx.state(model))
     )
+
+
+# -- linear equivalence (Cranmer et al.'s check) ----------------------------------------------
+def test_linear_equivalence_up_to_a_linear_map():
+    dx, dy, r, mi, mj = syms = sympy.symbols("dx dy r m_i m_j", real=True)
+    rng = np.random.default_rng(0)
+    d = rng.uniform(-2, 2, (300, 2))
+    X = np.column_stack([d, np.hypot(d[:, 0], d[:, 1]), rng.uniform(0.5, 2, (300, 2))])
+    gravity = [mj * dx / r**3, mj * dy / r**3]  # F / m_i
+    pos = ("r", "m_i", "m_j")
+    # a rotated, scaled, offset message with float noise in its constants
+    f = mj * (0.01234567 * dx - 0.0456789 * dy) / r**3 + 0.001
+    res = linear_equivalence(f, gravity, syms, X, positive=pos)
+    assert res.equivalent and res.r2 > 0.999999 and not res.residual.free_symbols
+    np.testing.assert_allclose(res.coef, [0.01234567, -0.0456789, 0.001], rtol=1e-6)
+    # r written out as sqrt(dx^2 + dy^2): equivalent after the substitution only
+    spring = [(r - 1) * dx / (r * mi), (r - 1) * dy / (r * mi)]
+    g = (0.2 * dx + 0.7 * dy) * (1.0 - 1.00002 / sympy.sqrt(dx**2 + dy**2)) / mi
+    assert not linear_equivalence(g, spring, syms, X, positive=pos).equivalent
+    sub = {r: sympy.sqrt(dx**2 + dy**2)}
+    assert linear_equivalence(g, spring, syms, X, positive=pos, substitutions=sub).equivalent
+    # a wrong rest length or a wrong power of r is not a linear transform of the law
+    wrong = (0.2 * dx + 0.7 * dy) * (1.0 - 1.05 / r) / mi
+    assert not linear_equivalence(wrong, spring, syms, X, positive=pos).equivalent
+    res = linear_equivalence(mj * dx / r**2, gravity, syms, X, positive=pos, min_r2=0.999)
+    assert not res.equivalent and res.r2 < 0.999 and res.residual is None

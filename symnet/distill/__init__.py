@@ -6,7 +6,8 @@
 * :func:`capture`, :func:`top_components` and :func:`distill_component` follow Cranmer
   et al. (2020): record a submodule's inputs and outputs inside a model, keep its
   highest-variance outputs and distil each; :class:`FormulaModule` puts the formulas back
-  as a trainable drop-in replacement.
+  as a trainable drop-in replacement; :func:`linear_equivalence` checks that a formula is
+  a linear transform of a known law (numerically and symbolically).
 """
 
 from symnet.distill._active import disagreement as disagreement
@@ -21,11 +22,14 @@ from symnet.distill._distill import distill as distill
 from symnet.distill._fidelity import Fidelity as Fidelity
 from symnet.distill._formula import FormulaModule as FormulaModule
 from symnet.distill._formula import lift_constants as lift_constants
+from symnet.distill._linear import LinearEquivalence as LinearEquivalence
+from symnet.distill._linear import linear_equivalence as linear_equivalence
 
 __all__ = [
     "Captured",
     "DistilledComponent",
     "FormulaModule",
+    "LinearEquivalence",
     "Fidelity",
     "capture",
     "disagreement",
@@ -33,6 +37,7 @@ __all__ = [
     "distill_component",
     "get_submodule",
     "lift_constants",
+    "linear_equivalence",
     "most_disagreeing",
     "top_components",
 ]
