@@ -95,6 +95,17 @@ FORCE_EXPR = {
 }
 
 
+def _implied_ok(implied, law):
+    """Whether each implied per-pair acceleration is the true ``F / m_i`` (None: no
+    linear node model, nothing implied)."""
+    if implied is None:
+        return None
+    return [
+        symnet.is_symbolic_solution(a, FORCE_EXPR[law][k] / mi_, positive=POSITIVE)
+        for k, a in enumerate(implied)
+    ]
+
+
 # -- data ----------------------------------------------------------------------------------
 def pair_force(law, dx, dy, r, mi, mj):
     """Force on particle i from particle j, components (Fx, Fy)."""
@@ -461,12 +472,7 @@ def run_law(law, args):
             "ood_rel_mae": float(np.abs(pred_tuned_o - acc_o).mean()) / scale_o,
             "in_r2": symnet.r2_score(np.asarray(acc).ravel(), np.asarray(tuned(pos, m)).ravel()),
             "implied": t_impl,
-            "implied_ok": None
-            if t_impl is None
-            else [
-                symnet.is_symbolic_solution(a, FORCE_EXPR[law][k] / mi_, positive=POSITIVE)
-                for k, a in enumerate(t_impl)
-            ],
+            "implied_ok": _implied_ok(t_impl, law),
         }
     return {
         "law": law,
@@ -482,12 +488,7 @@ def run_law(law, args):
         "in_swapped_r2": symnet.r2_score(np.asarray(acc).ravel(), pred_formula_in.ravel()),
         "tuned": tuned_info,
         "implied": implied,
-        "implied_ok": None
-        if implied is None
-        else [
-            symnet.is_symbolic_solution(a, FORCE_EXPR[law][k] / mi_, positive=POSITIVE)
-            for k, a in enumerate(implied)
-        ],
+        "implied_ok": _implied_ok(implied, law),
     }
 
 
