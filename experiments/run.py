@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime
+import functools
 import json
 import os
 import platform
@@ -100,6 +101,25 @@ def _core_slots(jobs: int) -> queue.Queue:
     return slots
 
 
+@functools.cache
+def _commit() -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes), or ``unknown``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (rev + ("-dirty" if dirty else "")) if rev else "unknown"
+
+
 def _launch(task, method, noise, seed, max_time, hard, slots=None):
     base = {
         "task": task,
@@ -107,6 +127,7 @@ def _launch(task, method, noise, seed, max_time, hard, slots=None):
         "noise": noise,
         "seed": seed,
         "max_time": max_time,
+        "commit": _commit(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "result.json")
@@ -174,6 +195,8 @@ def write_report(records: list[dict], suite: str, out: str, command: str) -> Non
         f"Written {datetime.date.today()}; python {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs. Last command: `{command}`"
     )
+    commits = sorted({str(r.get("commit", "unrecorded")) for r in records})
+    lines.append(f"Commits of the records: {', '.join(commits)}.")
     lines += [
         "",
         "Exact = SRBench symbolic solution. R^2 on 1000 held-out points from the task's box "

@@ -244,18 +244,21 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 out_deadline = time.monotonic() + (deadline - time.monotonic()) / (
                     len(checked) - k
                 )
-            cands = discover(
-                Xc,
-                yc,
-                key=sub,
-                names=internal,
-                config=config,
-                sample_weight=wc,
-                deadline=out_deadline,
-                checkpoint_dir=None
-                if run_dir is None
-                else os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}"),
-            )
+            label = "fit" if len(checked) == 1 else f"output {k}"
+            with _progress(self.verbose, label) as report:
+                cands = discover(
+                    Xc,
+                    yc,
+                    key=sub,
+                    names=internal,
+                    config=config,
+                    sample_weight=wc,
+                    deadline=out_deadline,
+                    progress=report,
+                    checkpoint_dir=None
+                    if run_dir is None
+                    else os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}"),
+                )
             front = pareto_front(cands)
             var = float(np.var(yc))
             fronts.append(self._table(front, var))

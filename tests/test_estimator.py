@@ -208,3 +208,24 @@ def test_killed_fit_resumes_from_its_checkpoint(frame, tmp_path, monkeypatch):
     assert model.equations_["equation"].tolist() == reference.equations_["equation"].tolist()
     with pytest.raises(ValueError, match="finished run"):
         SymbolicRegressor(**settings, warm_start=True).fit(df, y, run_dir=run_dir)
+
+
+def test_verbose_reports_progress_of_each_stage(frame, monkeypatch):
+    import contextlib
+
+    import symnet._estimator as est
+
+    seen = []
+
+    @contextlib.contextmanager
+    def recorder(verbose, label):
+        assert verbose == 1 and label == "fit"
+        yield lambda stage, frac: seen.append((stage, frac))
+
+    monkeypatch.setattr(est, "_progress", recorder)
+    df, y = frame
+    SymbolicRegressor(**{**FAST, "steps": 400}, verbose=1).fit(df, y)
+    stages = {s for s, _ in seen}
+    assert any(s.startswith("train") for s in stages)
+    assert any(s.startswith("refit") for s in stages)
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
