@@ -9,6 +9,7 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 
@@ -102,6 +103,10 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       views: data views searched (raw; log: LIES log-space, for positive data; square:
         y**2, for one-signed y; standard: standardised inputs), see :mod:`symnet._views`.
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
+      selection_tolerance: widens the "best" rule's window to formulas whose validation
+        MSE / var(y) is at most this (e.g. a distilled network's own normalised error on
+        held-out data: formulas that agree with it more closely than it agrees with the data
+        cannot be told apart); None keeps PySR's 1.5 x the lowest loss.
       early_stop_condition: stop once a formula's validation MSE / var(y) is at most this
         (remaining data views are skipped), as PySR's option; None searches everything.
       oversample_worst: extra weight on the 10% of points the networks fit worst, for a
@@ -143,6 +148,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         validation_fraction: float = 0.25,
         views: tuple[str, ...] = ("raw", "log", "square"),
         model_selection: str = "best",
+        selection_tolerance: float | None = None,
         early_stop_condition: float | None = None,
         oversample_worst: float = 0.0,
         warm_start: bool = False,
@@ -162,6 +168,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.views = views
         self.model_selection = model_selection
+        self.selection_tolerance = selection_tolerance
         self.early_stop_condition = early_stop_condition
         self.oversample_worst = oversample_worst
         self.warm_start = warm_start
@@ -175,6 +182,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"`model_selection` must be one of {SELECTION_RULES}, got "
                 f"{self.model_selection!r}."
+            )
+        tol = self.selection_tolerance
+        if tol is not None and not (isinstance(tol, (int, float)) and 0 <= tol < math.inf):
+            raise ValueError(
+                f"`selection_tolerance` must be None or a finite number >= 0, got {tol!r}."
             )
         if self.max_time is not None and not (
             isinstance(self.max_time, (int, float)) and self.max_time > 0
@@ -262,7 +274,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             front = pareto_front(cands)
             var = float(np.var(yc))
             fronts.append(self._table(front, var))
-            selections.append(select(front, self.model_selection))
+            selections.append(select(front, self.model_selection, self.selection_tolerance))
             exprs.append([c.expr for c in front])
         self.n_features_in_ = n_features
         self.feature_names_in_ = np.asarray(names, dtype=object)

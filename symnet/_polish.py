@@ -8,10 +8,10 @@ import time
 import numpy as np
 import sympy
 
-from symnet._refit import refit, round_constants
+from symnet._refit import evaluate, refit, round_constants
 from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify
 
-__all__ = ["polish"]
+__all__ = ["canonical_forms", "polish"]
 
 
 def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
@@ -31,6 +31,57 @@ def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
     if not c.is_Float or c == 0:
         return expr
     return sympy.expand(num / c) / sympy.expand(den / c)
+
+
+def _one_signed(e, symbols, X) -> int:
+    """+1 or -1 when ``e`` is finite and of that sign at every sample, else 0."""
+    with np.errstate(all="ignore"):
+        v = np.broadcast_to(evaluate(e, symbols, X), (len(X),))
+    if not np.all(np.isfinite(v)):
+        return 0
+    return 1 if np.all(v > 0) else (-1 if np.all(v < 0) else 0)
+
+
+def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
+    """Rewrites that hold on the data and make equal formulas look equal.
+
+    * a root of a quotient as a quotient of roots, ``(N/D)**e -> (sN)**e * (sD)**(-e)``,
+      where ``N`` and ``D`` keep one sign ``s`` at every sample (``c*sqrt(1/(c**2 - v**2))``
+      becomes ``c/sqrt(c**2 - v**2)``, which sympy can compare with ``1/sqrt(1 - v**2/c**2)``
+      for positive ``c``);
+    * ``exp(a*log(u) + b) -> u**a * exp(b)`` where ``u > 0`` at every sample.
+
+    Both are identities wherever the conditions hold, so the formula is unchanged on the
+    data; a sub-expression that does not meet them is left as it is.
+    """
+
+    def root_of_quotient(e):
+        if not (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer):
+            return e
+        num, den = sympy.fraction(sympy.together(e.base))
+        if den == 1 or den.is_number and num.is_number:
+            return e
+        sn, sd = _one_signed(num, symbols, X), _one_signed(den, symbols, X)
+        if sn == 0 or sn != sd:
+            return e
+        return (sn * num) ** e.exp * (sd * den) ** (-e.exp)
+
+    def exp_of_logs(e):
+        if not isinstance(e, sympy.exp):
+            return e
+        keep, powers = [], []
+        for term in sympy.Add.make_args(sympy.expand(e.args[0])):
+            logs = [f for f in sympy.Mul.make_args(term) if isinstance(f, sympy.log)]
+            if len(logs) == 1 and _one_signed(logs[0].args[0], symbols, X) == 1:
+                powers.append(logs[0].args[0] ** sympy.cancel(term / logs[0]))
+            else:
+                keep.append(term)
+        if not powers:
+            return e
+        return sympy.Mul(*powers) * sympy.exp(sympy.Add(*keep))
+
+    expr = expr.replace(lambda e: e.is_Pow, root_of_quotient)
+    return expr.replace(lambda e: isinstance(e, sympy.exp), exp_of_logs)
 
 
 def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
@@ -56,7 +107,7 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
         before = expr
         try:
             simple = bounded_simplify(sympy.expand_mul(expr).xreplace(pos), min(seconds, left))
-            trial = _normalise_quotient(simple.xreplace(unpos))
+            trial = canonical_forms(_normalise_quotient(simple.xreplace(unpos)), symbols, X)
             trial, _ = refit(trial, symbols, X, y, w)
             expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
         except SYMPY_FAILURES:

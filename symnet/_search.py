@@ -27,7 +27,7 @@ from symnet._polish import polish
 from symnet._refit import evaluate, loo_residuals, refit
 from symnet._select import Candidate, pareto_front
 from symnet._sympy_utils import complexity
-from symnet._train import PopulationTrainer, TrainConfig, init_population
+from symnet._train import TrainConfig, init_population, population_trainer
 from symnet._validation import check_names, check_X_y
 from symnet._views import check_views, factor_views, make_views, view_symbols
 from symnet.layers._presets import PRESETS
@@ -162,6 +162,12 @@ def _loo_nmse(expr, symbols, X, y, w, var) -> float:
     return float(np.average(r * r, weights=w) / var)
 
 
+#: Share of a deadline-bound search's budget kept for simplification and rounding.
+STAGE2_SHARE = 0.15
+#: The shortest schedule a slot runs (as a fraction of ``train.steps``) when time is short.
+MIN_STEP_FRACTION = 1 / 3
+
+
 def discover(
     X: np.ndarray,
     y: np.ndarray,
@@ -244,7 +250,8 @@ def discover(
     slots = [(p, v) for p in range(len(presets)) for v in range(len(views))]
     rounds = config.rounds if config.rounds is not None else (1 if deadline is None else None)
     budget = None if deadline is None else deadline - t_start
-    took: dict[tuple[int, int], float] = {}  # slot -> seconds its last run took
+    per_step: dict[int, float] = {}  # architecture -> training seconds per step (last slot)
+    overhead: list[float] = []  # seconds of a slot outside training (export, refits)
     queue, r, n_refit, s_idx = list(slots), 0, 0, 0
     factor_sets: list[frozenset] = []  # power factors that already have views
     factor_memo: dict[str, dict] = {}  # surrogate (srepr) -> its power factors
@@ -256,17 +263,27 @@ def discover(
             queue = list(slots)
         p_idx, v_idx = queue.pop(0)
         now = time.monotonic()
-        slot_deadline = None
+        slot_deadline, steps = None, None
         if deadline is not None:
-            # Keep a quarter of the budget for simplification and rounding; start a slot
-            # only if about the time a slot took so far is left.
-            room = deadline - now - 0.25 * budget
-            est = took.get((p_idx, v_idx)) or (np.mean(list(took.values())) if took else 0.0)
-            if s_idx > 0 and room < 0.75 * est:
-                break
-            # A first-pass slot may not take the room of the (up to 3) next ones.
+            # Keep STAGE2_SHARE of the budget for simplification and rounding. A first-pass
+            # slot may not take the room of the (up to 3) next ones. From the measured step
+            # rate, a slot whose full schedule does not fit runs a shorter one (at least
+            # MIN_STEP_FRACTION of it; otherwise the search ends here).
+            room = max(deadline - now - STAGE2_SHARE * budget, 0.0)
             share = min(len(queue) + 1, 3) if r == 0 else 1
-            slot_deadline = now + max(room, 0.0) / share
+            slot_deadline = now + room / share
+            if s_idx > 0 and per_step:
+                full = config.train.steps
+                rate = per_step.get(p_idx) or float(np.mean(list(per_step.values())))
+                extra = float(np.mean(overhead))
+                least = max(1, int(MIN_STEP_FRACTION * full))
+                fits = int((room / share - extra) / rate)
+                if fits < least:
+                    if int((room - extra) / rate) < least:
+                        break
+                    fits = least
+                    slot_deadline = now + room
+                steps = None if fits >= full else fits
         view, Xv, yv, back = views[v_idx]
         if r == 0 and p_idx == 0 and v_idx < n_base:  # single-pass search's keys
             k_v = (
@@ -280,7 +297,7 @@ def discover(
         ckpt = None
         if checkpoint_dir is not None:
             ckpt = os.path.join(checkpoint_dir, f"r{r}_{presets[p_idx]}_{v_idx}_{view}")
-        exprs = _structures(
+        exprs, t_train, n_run = _structures(
             Xv,
             yv,
             w,
@@ -292,10 +309,14 @@ def discover(
             slot_deadline,
             lambda f, tag=tag: report(f"train ({tag})", f),
             ckpt,
+            steps,
         )
         for k, e in enumerate(exprs):
-            # Refits stop where simplification's share of the budget (a fifth) begins.
-            if n_refit > 0 and deadline is not None and time.monotonic() > deadline - 0.2 * budget:
+            # Refits stop where most of simplification's share of the budget is left.
+            late_refit = deadline is not None and (
+                time.monotonic() > deadline - 0.7 * STAGE2_SHARE * budget
+            )
+            if n_refit > 0 and late_refit:
                 break
             report(f"refit ({tag})", k / max(len(exprs), 1))
             expr = back(e)
@@ -306,7 +327,9 @@ def discover(
             cand = scored(expr, s_idx * config.max_candidates + k)
             if cand is not None:
                 raw.append(cand)
-        took[p_idx, v_idx] = time.monotonic() - now
+        if n_run > 0:
+            per_step[p_idx] = t_train / n_run
+        overhead.append(time.monotonic() - now - t_train)
         s_idx += 1
         best = min(raw, key=lambda c: c.val_nmse)
         esc = config.early_stop_condition
@@ -346,10 +369,14 @@ def discover(
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
 
 
-def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_dir=None):
+def _structures(
+    X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_dir=None, steps=None
+):
     """Trains a population on one data view; returns shortlisted member formulas
-    over :func:`symnet._views.view_symbols`, in the view's target units. With
-    ``ckpt_dir``, training state is saved after every chunk and resumed from there."""
+    over :func:`symnet._views.view_symbols`, in the view's target units, the seconds
+    training took and the number of steps it ran. With ``ckpt_dir``, training state is
+    saved after every chunk and resumed from there; ``steps`` shortens the schedule
+    (default ``config.train.steps``)."""
     k_init, k_train = keys
     d = X.shape[1]
     mu, sd = float(np.mean(y[tr])), float(np.std(y[tr]))
@@ -361,10 +388,12 @@ def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_d
     graphdef, params, masks = init_population(
         config.model_fn(d, preset), k_init, size, group_keep_prob=keep
     )
-    trainer = PopulationTrainer(graphdef, config.train)
+    trainer = population_trainer(graphdef, config.train)
     lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
     state = trainer.init(params, masks, lam, k_train)
-    schedule, total = config.train.schedule(), config.train.steps
+    train = config.train if steps is None else dataclasses.replace(config.train, steps=steps)
+    schedule, total = train.schedule(), train.steps
+    t_train, n_run = time.monotonic(), 0
     ckpt = None if ckpt_dir is None else StateCheckpoints(ckpt_dir)
     if ckpt is not None:
         state = ckpt.restore(state) or state
@@ -373,6 +402,7 @@ def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_d
         n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
         state = trainer.run(state, X[tr], ys[tr], schedule, n_steps, w[tr])
         done += n_steps
+        n_run += n_steps
         if ckpt is not None:
             ckpt.save(state)
         report(done / total)
@@ -389,9 +419,12 @@ def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_d
         w_os = w[tr] * (1.0 + config.oversample_worst * worst)
         extra = max(1, total // 4)
         state = trainer.run(state, X[tr], ys[tr], schedule, min(extra, config.chunk_steps), w_os)
+        n_run += min(extra, config.chunk_steps)
         if ckpt is not None:
             ckpt.save(state)
     state = trainer.finalize(state)
+    jax.block_until_ready(state.params)
+    t_train = time.monotonic() - t_train
 
     # Every member at every extra pruning threshold is a variant; the float64 refit of the
     # exported formula does the retraining, so variants cost only a forward pass here.
@@ -412,7 +445,7 @@ def _structures(X, y, w, tr, val, keys, config, preset, deadline, report, ckpt_d
     for v in order:
         t_idx, i = divmod(int(v), size)
         out.append(sd * export_member(graphdef, state.params, variants[t_idx], i, symbols) + mu)
-    return out
+    return out, t_train, n_run
 
 
 def _by_loss(c: Candidate) -> float:

@@ -50,15 +50,21 @@ def front_scores(front: Sequence[Candidate]) -> np.ndarray:
     return scores
 
 
-def select(front: Sequence[Candidate], rule: str = "best") -> int:
+def select(front: Sequence[Candidate], rule: str = "best", tolerance: float | None = None) -> int:
     """Index into ``front`` chosen by PySR's ``model_selection`` rules.
 
     ``"accuracy"``: lowest loss. ``"score"``: largest ``-dlog(loss)/dcomplexity`` against
-    the next simpler entry. ``"best"``: highest score among entries with loss <= 1.5 x the
-    minimum.
+    the next simpler entry. ``"best"``: highest score among entries with
+    ``loss <= max(1.5 * min(loss), tolerance)``; ``tolerance`` (a normalised loss, e.g. a
+    distilled network's own error on held-out data, below which formulas cannot be told
+    apart by the data) widens PySR's window; None keeps it.
     """
     if not front:
         raise ValueError("`front` is empty: no candidate formula to select.")
+    if tolerance is not None and not (
+        isinstance(tolerance, (int, float)) and 0 <= tolerance < math.inf
+    ):
+        raise ValueError(f"`tolerance` must be None or a finite number >= 0, got {tolerance!r}.")
     losses = np.array([max(c.val_nmse, NMSE_FLOOR) for c in front])
     if rule == "accuracy":
         return int(np.argmin(losses))
@@ -66,6 +72,6 @@ def select(front: Sequence[Candidate], rule: str = "best") -> int:
     if rule == "score":
         return int(np.argmax(scores))
     if rule == "best":
-        ok = losses <= 1.5 * losses.min()
+        ok = losses <= max(1.5 * losses.min(), tolerance or 0.0)
         return int(np.argmax(np.where(ok, scores, -np.inf)))
     raise ValueError(f"`model_selection` must be 'accuracy', 'best' or 'score', got {rule!r}.")

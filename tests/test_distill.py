@@ -19,6 +19,8 @@ from symnet.distill import (
     lift_constants,
     linear_equivalence,
     most_disagreeing,
+    put_back,
+    refit_in_place,
     top_components,
 )
 
@@ -219,8 +221,51 @@ def test_distill_component_and_drop_in():
     assert out.shape == (200, 3)
     np.testing.assert_allclose(out[:, 1], 3 * E[:, 0] * E[:, 1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out[:, 2], 1.0, rtol=1e-6)  # left-out outputs: their means
+    a, b = jnp.asarray(E[:100]), jnp.asarray(E[100:])
+    fit = dc.refit(net, "edge", (a, b), np.asarray(net(a, b)))  # in place, on the model's data
+    assert type(net.edge) is Edge and type(fit.model.edge).__name__ == "FormulaModule"
+    # output 0 (0.1 * e0) was left out as its mean, so the head cannot match exactly
+    assert 0 < fit.mse <= fit.mse_before and fit.n_params == 3 + 4
     net.edge = module  # drop-in: the whole model still runs
     assert net(jnp.asarray(E[:4]), jnp.asarray(E[4:8])).shape == (4, 1)
+
+
+class Mix(nnx.Module):
+    """A model around a component: ``component(x)[:, 0] + w * x0``."""
+
+    def __init__(self, component):
+        self.component = component
+        self.w = nnx.Param(jnp.array(0.2))
+
+    def __call__(self, x):
+        return self.component(x)[:, 0] + self.w[...] * x[:, 0]
+
+
+def test_refit_in_place_sets_the_constants_from_the_models_data():
+    X = np.random.default_rng(1).uniform(-1, 1, (256, 2))
+    y = X[:, 0] * X[:, 1] + 0.5 * X[:, 0]  # the model's data
+    model = Mix(nnx.Linear(2, 1, rngs=nnx.Rngs(0)))
+    put = put_back(model, "component", FormulaModule([1.02 * x0 * x1 + 0.01], [x0, x1]))
+    assert isinstance(model.component, nnx.Linear)  # the original is untouched
+    fit = refit_in_place(put, jnp.asarray(X, jnp.float32), y)
+    assert fit.n_params == 3 and fit.mse < 1e-12 < fit.mse_before
+    (formula,) = fit.model.component.sympy()
+    np.testing.assert_allclose(float(fit.model.w[...]), 0.5, atol=1e-6)
+    assert sympy.nsimplify(formula, tolerance=1e-5, rational=True) == x0 * x1
+    assert fit.model.w[...].dtype == jnp.float32  # dtypes restored after the float64 fit
+    # only the formula's constants: w stays where it was, and the fit is worse
+    only = refit_in_place(
+        put, jnp.asarray(X, jnp.float32), y, trainable=nnx.PathContains("component")
+    )
+    assert only.n_params == 2 and float(only.model.w[...]) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="output shape"):
+        refit_in_place(put, jnp.asarray(X, jnp.float32), y[:10])
+    with pytest.raises(ValueError, match="`targets` must be finite"):
+        refit_in_place(put, jnp.asarray(X, jnp.float32), np.full(256, np.nan))
+    with pytest.raises(ValueError, match="max_params"):
+        refit_in_place(put, jnp.asarray(X, jnp.float32), y, max_params=2)
+    with pytest.raises(ValueError, match="does not name a submodule"):
+        put_back(model, "nodes", FormulaModule([x0], [x0, x1]))
 
 
 # -- FormulaModule ---------------------------------------------------------------------------

@@ -154,6 +154,7 @@ def test_max_time_is_honoured(frame):
         ({"views": ("raw", "cube")}, (np.ones((10, 2)), np.arange(10.0)), "`views`"),
         ({"oversample_worst": -2}, (np.ones((10, 2)), np.arange(10.0)), "`oversample_worst`"),
         ({"early_stop_condition": -1}, (np.ones((10, 2)), np.arange(10.0)), "`early_stop"),
+        ({"selection_tolerance": -1}, (np.ones((10, 2)), np.arange(10.0)), "`selection_tol"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(kwargs, fit_args, match):
@@ -179,13 +180,13 @@ def test_kepler_third_law_from_six_planets():
 
 
 def test_killed_fit_resumes_from_its_checkpoint(frame, tmp_path, monkeypatch):
-    import symnet._search as search
+    from symnet._train import PopulationTrainer
 
     df, y = frame
     settings = dict(FAST, views=("raw",))
     reference = SymbolicRegressor(**settings).fit(df, y, run_dir=tmp_path / "reference")
 
-    real_run, calls = search.PopulationTrainer.run, []
+    real_run, calls = PopulationTrainer.run, []
 
     def run(self, state, *args, **kwargs):
         calls.append(int(state.step))
@@ -193,7 +194,7 @@ def test_killed_fit_resumes_from_its_checkpoint(frame, tmp_path, monkeypatch):
             raise KeyboardInterrupt  # killed after the first chunk was checkpointed
         return real_run(self, state, *args, **kwargs)
 
-    monkeypatch.setattr(search.PopulationTrainer, "run", run)
+    monkeypatch.setattr(PopulationTrainer, "run", run)
     run_dir = tmp_path / "run"
     kill = True
     with pytest.raises(KeyboardInterrupt):

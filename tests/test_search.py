@@ -120,10 +120,21 @@ def test_pareto_and_selection_rules():
     assert front[symnet.select(front, "score")].complexity == 5
     # best: highest score among losses <= 1.5 * min (complexities 5 and 9)
     assert front[symnet.select(front, "best")].complexity == 5
+    with pytest.raises(ValueError, match="`tolerance`"):
+        symnet.select(front, "best", tolerance=-1.0)
     with pytest.raises(ValueError, match="model_selection"):
         symnet.select(front, "fastest")
     with pytest.raises(ValueError, match="empty"):
         symnet.select([], "best")
+
+
+def test_a_selection_tolerance_admits_simpler_formulas_within_it():
+    front = symnet.pareto_front([_cand(1, 1.0), _cand(3, 1e-3), _cand(7, 1e-5), _cand(9, 9e-6)])
+    # PySR's window (1.5 x 9e-6) holds complexities 7 and 9: 7 has the larger score
+    assert front[symnet.select(front, "best")].complexity == 7
+    assert front[symnet.select(front, "best", tolerance=1e-6)].complexity == 7
+    # a teacher error of 2e-3 admits complexity 3, whose score ln(1000)/2 is the largest
+    assert front[symnet.select(front, "best", tolerance=2e-3)].complexity == 3
 
 
 SMALL = symnet.SearchConfig(
@@ -345,3 +356,29 @@ def test_polish_divides_out_the_arbitrary_scale_of_a_quotient():
     start = (3.4297e-5 * m1 * r1 + 3.4208e-5 * m2 * r2) / (3.4247e-5 * m1 + 3.42e-5 * m2)
     polished = _polish(start, syms, X, y, np.ones(300), seconds=2.0)
     assert sympy.simplify(polished - truth) == 0
+
+
+def test_canonical_forms_split_roots_of_quotients_and_exp_of_logs():
+    """Rewrites that hold on the data: the polished form of Feynman I.10.7 found as
+    ``c*m0*sqrt(1/(c**2 - v**2))`` is one sympy can prove equal to the law."""
+    from symnet._polish import canonical_forms, polish
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(3, 10, 200), rng.uniform(1, 5, 200), rng.uniform(1, 2, 200)])
+    c, m, v = syms = sympy.symbols("c m0 v", real=True)
+    law = m / sympy.sqrt(1 - v**2 / c**2)
+    found = c * m * sympy.sqrt(-1 / (-(c**2) + v**2))
+    assert not symnet.is_symbolic_solution(found, law, positive=["c", "m0", "v"])
+    rewritten = canonical_forms(found, syms, X)
+    assert rewritten == c * m / sympy.sqrt(c**2 - v**2)
+    assert symnet.is_symbolic_solution(rewritten, law, positive=["c", "m0", "v"])
+    np.testing.assert_allclose(evaluate(rewritten, syms, X), evaluate(found, syms, X))
+    assert canonical_forms(sympy.exp(v * sympy.log(c) + m), syms, X) == c**v * sympy.exp(m)
+    # polish applies it (the refit keeps the exact constants)
+    y = evaluate(law, syms, X)
+    polished = polish(1.0001 * found, syms, X, y, np.ones(200), seconds=2.0)
+    assert symnet.is_symbolic_solution(polished, law, positive=["c", "m0", "v"])
+    # conditions not met on the data: left as they are
+    Xn = X - np.array([6.0, 0.0, 0.0])  # c changes sign
+    assert canonical_forms(sympy.exp(v * sympy.log(c)), syms, Xn) == sympy.exp(v * sympy.log(c))
+    assert canonical_forms(sympy.sqrt(m / c), syms, Xn) == sympy.sqrt(m / c)

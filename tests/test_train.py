@@ -309,3 +309,24 @@ def test_checkpoints_restore_bitwise_and_refuse_other_shapes(tmp_path):
     with pytest.raises(ValueError, match="other settings"):
         StateCheckpoints(tmp_path).restore(other)
     assert StateCheckpoints(tmp_path / "empty").restore(fresh) is None
+
+
+def test_populations_of_one_architecture_share_a_trainer():
+    """A search's views and rounds train populations of one architecture on data of one
+    shape: one trainer (one compiled program) serves them all, whatever their steps."""
+    from symnet._train import population_trainer
+
+    config = TrainConfig(steps=40)
+    graphdef, params, masks = init_population(SMALL, jax.random.key(0), 4)
+    trainer = population_trainer(graphdef, config)
+    assert population_trainer(graphdef, TrainConfig(steps=900)) is trainer
+    assert population_trainer(graphdef, TrainConfig(steps=40, batch_size=8)) is not trainer
+    x, y = _data()
+    traces = trainer.n_traces
+    for seed, steps in ((1, 40), (2, 15)):
+        g2, p2, m2 = init_population(SMALL, jax.random.key(seed), 4)
+        assert g2 == graphdef
+        t2 = population_trainer(g2, TrainConfig(steps=steps))
+        state = t2.init(p2, m2, jnp.full((4,), 1e-2), jax.random.key(seed))
+        t2.run(state, x, y, TrainConfig(steps=steps).schedule(), steps)
+    assert trainer.n_traces <= traces + 1

@@ -7,7 +7,9 @@
   et al. (2020): record a submodule's inputs and outputs inside a model, keep its
   highest-variance outputs and distil each; :class:`FormulaModule` puts the formulas back
   as a trainable drop-in replacement; :func:`linear_equivalence` checks that a formula is
-  a linear transform of a known law (numerically and symbolically).
+  a linear transform of a known law (numerically and symbolically); :func:`put_back`
+  and :func:`refit_in_place` (or :meth:`DistilledComponent.refit`) refit the formula's
+  constants inside the model on the model's own data.
 """
 
 from symnet.distill._active import disagreement as disagreement
@@ -22,6 +24,9 @@ from symnet.distill._distill import distill as distill
 from symnet.distill._fidelity import Fidelity as Fidelity
 from symnet.distill._formula import FormulaModule as FormulaModule
 from symnet.distill._formula import lift_constants as lift_constants
+from symnet.distill._inplace import InPlaceFit as InPlaceFit
+from symnet.distill._inplace import put_back as put_back
+from symnet.distill._inplace import refit_in_place as refit_in_place
 from symnet.distill._linear import LinearEquivalence as LinearEquivalence
 from symnet.distill._linear import linear_equivalence as linear_equivalence
 
@@ -29,6 +34,7 @@ __all__ = [
     "Captured",
     "DistilledComponent",
     "FormulaModule",
+    "InPlaceFit",
     "LinearEquivalence",
     "Fidelity",
     "capture",
@@ -39,5 +45,7 @@ __all__ = [
     "lift_constants",
     "linear_equivalence",
     "most_disagreeing",
+    "put_back",
+    "refit_in_place",
     "top_components",
 ]

@@ -6,7 +6,8 @@ message components collapse to near-constants and the few with the largest varia
 the physics. :func:`top_components` ranks components by variance; :func:`distill_component`
 distils the top ones with :func:`~symnet.distill.distill` (the component itself is the
 teacher, queried at its recorded inputs), and :meth:`DistilledComponent.module` builds a
-drop-in :class:`~symnet.distill.FormulaModule` whose remaining components are their mean.
+drop-in :class:`~symnet.distill.FormulaModule` whose remaining components are their mean,
+and :meth:`DistilledComponent.refit` refits it in place on the whole model's data.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from symnet._validation import check_X
 from symnet.distill._distill import distill
 from symnet.distill._fidelity import Fidelity
 from symnet.distill._formula import FormulaModule
+from symnet.distill._inplace import InPlaceFit, put_back, refit_in_place
 from symnet.distill._teacher import as_numpy_teacher, query
 
 __all__ = ["DistilledComponent", "distill_component", "top_components"]
@@ -79,6 +81,14 @@ class DistilledComponent:
             formulas.get(k, sympy.Float(float(self.means[k]))) for k in range(len(self.means))
         ]
         return FormulaModule(exprs, self.symbols, **kwargs)
+
+    def refit(self, model, path, args, targets, **kwargs) -> InPlaceFit:
+        """Puts :meth:`module` in place of the submodule at ``path`` of ``model`` (a copy)
+        and refits the formula's constants, with the model's other trainable parameters,
+        so that ``model(*args)`` matches ``targets``: the model's own data, not the
+        component, set the constants (:func:`~symnet.distill.refit_in_place`, whose
+        keyword arguments ``kwargs`` are). ``.model.<path>.sympy()`` gives the formulas."""
+        return refit_in_place(put_back(model, path, self.module()), args, targets, **kwargs)
 
 
 def distill_component(
