@@ -36,12 +36,14 @@ checks
    accelerations. With the linear node model the network with formulas is itself a closed
    form: the implied per-pair acceleration ``W^T (f_0, f_1)`` is printed as well;
 5. the formulas put back in place of the edge MLP with their constants and W refit on
-   training data (least squares; ``--finetune``): the symbolic checks again.
+   training data (:func:`symnet.distill.refit_in_place`, least squares in float64;
+   ``--finetune``): the symbolic checks again.
 
 The formula of each component is picked from the regressor's Pareto front by PySR's
 ``best`` rule with its tolerance widened to the network's own error on held-out
-accelerations (:func:`select_within_teacher_error`); nothing in the distillation uses the
-law, which only enters the checks.
+accelerations (``selection_tolerance``); nothing in the distillation uses the law, which
+only enters the checks (``experiments/nbody_checks.py``; the simulation and the network
+are in ``experiments/nbody_sim.py``).
 
     .venv/bin/python experiments/distill_nbody.py [--seed 0] [--time 120] [--laws spring gravity]
 """
@@ -55,286 +57,50 @@ import platform
 import sys
 import time
 
+if __package__ in (None, ""):  # run as a file: make ``experiments`` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import sympy
-from flax import nnx
 
 import symnet
-from symnet._refit import evaluate
-from symnet._sympy_utils import bounded_simplify, round_floats
+from experiments.nbody_checks import (
+    _implied_ok,
+    bases,
+    basis_values,
+    front_equivalence,
+    implied_acceleration,
+    lin_r2,
+    pysr_best,
+    short,
+    structure_check,
+)
+from experiments.nbody_sim import (
+    FORCE_EXPR,
+    NAMES,
+    POSITIVE,
+    R_OF_D,
+    SYMS,
+    TRUE_FORCE,
+    N,
+    edge_features,
+    mi_,
+    pair_force,
+    systems,
+    train,
+)
 from symnet.distill import (
     FormulaModule,
     capture,
     distill_component,
-    lift_constants,
     linear_equivalence,
+    put_back,
+    refit_in_place,
 )
-from symnet.distill._linear import _normalized
-
-N = 4
-DIM = 2
-NAMES = ["dx", "dy", "r", "m_i", "m_j"]
-SYMS = sympy.symbols(NAMES, real=True)
-dx_, dy_, r_, mi_, mj_ = SYMS
-POSITIVE = ("r", "m_i", "m_j")
-R_OF_D = {r_: sympy.sqrt(dx_**2 + dy_**2)}
-SEND = np.array([j for i in range(N) for j in range(N) if j != i])  # pairs by receiver i
-RECV = np.array([i for i in range(N) for j in range(N) if j != i])
-TRUE_FORCE = {
-    "spring": "(r - 1)*(dx, dy)/r",
-    "gravity": "m_i*m_j*(dx, dy)/r**3",
-}
-#: The true force (Fx, Fy) as sympy expressions (used only to *check* the formulas).
-FORCE_EXPR = {
-    "spring": ((r_ - 1) * dx_ / r_, (r_ - 1) * dy_ / r_),
-    "gravity": (mi_ * mj_ * dx_ / r_**3, mi_ * mj_ * dy_ / r_**3),
-}
-
-
-def _implied_ok(implied, law):
-    """Whether each implied per-pair acceleration is the true ``F / m_i`` (None: no
-    linear node model, nothing implied)."""
-    if implied is None:
-        return None
-    return [
-        symnet.is_symbolic_solution(a, FORCE_EXPR[law][k] / mi_, positive=POSITIVE)
-        for k, a in enumerate(implied)
-    ]
-
-
-# -- data ----------------------------------------------------------------------------------
-def pair_force(law, dx, dy, r, mi, mj):
-    """Force on particle i from particle j, components (Fx, Fy)."""
-    if law == "spring":
-        s = (r - 1.0) / r
-    else:
-        s = mi * mj / r**3
-    return s * dx, s * dy
-
-
-def systems(law, n, rng, half_width=2.0):
-    """``n`` configurations: positions (n, N, 2), masses (n, N), accelerations (n, N, 2)."""
-    pos = np.empty((0, N, DIM))
-    while len(pos) < n:  # rejection keeps gravity away from r = 0
-        p = rng.uniform(-half_width, half_width, (2 * n, N, DIM))
-        r = np.linalg.norm(p[:, SEND] - p[:, RECV], axis=-1)
-        pos = np.concatenate([pos, p[r.min(1) >= 0.5] if law == "gravity" else p])
-    pos = pos[:n]
-    m = rng.uniform(0.5, 2.0, (n, N))
-    e = edge_features(pos, m)
-    fx, fy = pair_force(law, *(e[..., k] for k in range(5)))
-    force = np.stack([fx, fy], -1).reshape(n, N, N - 1, DIM).sum(2)
-    return pos, m, force / m[..., None]
-
-
-def edge_features(pos, m):
-    """(n, P, 5): dx, dy, r, m_i, m_j for every ordered pair (receiver i, sender j)."""
-    xp = jnp if isinstance(pos, jax.Array) else np
-    d = pos[:, SEND] - pos[:, RECV]
-    r = xp.sqrt((d**2).sum(-1))
-    return xp.concatenate([d, r[..., None], m[:, RECV][..., None], m[:, SEND][..., None]], axis=-1)
-
-
-# -- model ---------------------------------------------------------------------------------
-def mlp(sizes, rngs):
-    layers = []
-    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nnx.Linear(a, b, rngs=rngs))
-        if k < len(sizes) - 2:
-            layers.append(nnx.silu)
-    return nnx.Sequential(*layers)
-
-
-class GraphNet(nnx.Module):
-    """Edge MLP -> messages summed per receiver -> node model.
-
-    ``node="linear"``: ``a_i = sum_j msg_ij @ W`` (no bias); ``node="mlp"``: an MLP on the
-    summed messages and the receiver's mass.
-    """
-
-    def __init__(self, *, msg_dim: int, hidden: int = 64, node: str = "linear", rngs: nnx.Rngs):
-        self.node_kind = node
-        self.edge = mlp([5, hidden, hidden, msg_dim], rngs)
-        if node == "linear":
-            self.node = nnx.Linear(msg_dim, DIM, use_bias=False, rngs=rngs)
-        else:
-            self.node = mlp([msg_dim + 1, hidden, hidden, DIM], rngs)
-
-    def forward(self, pos, m):
-        e = edge_features(pos, m)
-        b, p, _ = e.shape
-        msg = self.edge(e.reshape(b * p, 5)).reshape(b, p, -1)
-        agg = msg.reshape(b, N, N - 1, -1).sum(2)
-        if self.node_kind == "linear":
-            return self.node(agg), msg
-        return self.node(jnp.concatenate([agg, m[..., None]], -1)), msg
-
-    def __call__(self, pos, m):
-        return self.forward(pos, m)[0]
-
-
-def train(law, args):
-    rng = np.random.default_rng(args.seed)
-    pos, m, acc = (jnp.asarray(a, jnp.float32) for a in systems(law, 20000, rng))
-    model = GraphNet(msg_dim=args.msg_dim, node=args.node, rngs=nnx.Rngs(args.seed))
-    sched = optax.cosine_decay_schedule(args.lr, args.steps, alpha=0.01)
-    opt = nnx.Optimizer(model, optax.adam(sched), wrt=nnx.Param)
-    l1 = args.l1
-
-    @nnx.jit
-    def step(model, opt, idx):
-        def loss_fn(model):
-            pred, msg = model.forward(pos[idx], m[idx])
-            mae = jnp.abs(pred - acc[idx]).mean()
-            return mae + l1 * jnp.abs(msg).sum(-1).mean(), mae
-
-        (_, mae), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
-        opt.update(model, grads)
-        return mae
-
-    key = jax.random.key(args.seed)
-    t0 = time.perf_counter()
-    for s in range(args.steps):
-        idx = jax.random.randint(jax.random.fold_in(key, s), (args.batch,), 0, pos.shape[0])
-        mae = step(model, opt, idx)
-        if s % 2000 == 0 or s == args.steps - 1:
-            print(f"  [{law}] step {s}: MAE {float(mae):.4f}", flush=True)
-    return model, time.perf_counter() - t0
-
-
-# -- analysis ------------------------------------------------------------------------------
-def lin_r2(F, y):
-    """R^2 of the least-squares map (F, 1) -> y, and the map's coefficients."""
-    A = np.column_stack([F, np.ones(len(F))])
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    return symnet.r2_score(y, A @ coef), coef
-
-
-def short(text, n=300):
-    return text if len(text) <= n else text[: n - 3] + "..."
-
-
-def bases(law):
-    """The two candidate encodings of the law a message may carry: F and F/m_i."""
-    F = FORCE_EXPR[law]
-    return {"F": F, "F/m_i": tuple(f / mi_ for f in F)}
-
-
-def basis_values(name, F, E):
-    return F if name == "F" else F / E[:, 3:4]
-
-
-def front_equivalence(reg, basis, X):
-    """Smallest complexity on the regressor's Pareto front whose formula passes the
-    symbolic linear-equivalence check (diagnostic only: never used to pick the formula)."""
-    for _, row in reg.equations_.sort_values("complexity").iterrows():
-        expr = row["sympy_format"]
-        if expr.is_number:
-            continue
-        res = linear_equivalence(
-            expr,
-            basis,
-            SYMS,
-            X,
-            positive=POSITIVE,
-            substitutions=R_OF_D,
-            seconds=3.0,
-            min_r2=0.999,
-        )
-        if res.equivalent:
-            return int(row["complexity"]), expr
-    return None, None
-
-
-def structure_check(expr, basis, X):
-    """Evaluation only: can the formula's *structure* express the law? Its movable
-    constants are refit (least squares, SciPy) to the best linear map (basis, 1) -> formula,
-    and the symbolic check runs on the refit formula. Returns (passes, refit formula)."""
-    from scipy.optimize import least_squares
-
-    (lifted,), consts, vals = lift_constants([expr])
-    B = np.column_stack([evaluate(b, SYMS, X) for b in basis])
-    f = np.broadcast_to(np.asarray(evaluate(expr, SYMS, X), np.float64), len(X))
-    coef, *_ = np.linalg.lstsq(np.column_stack([B, np.ones(len(X))]), f, rcond=None)
-    target = np.column_stack([B, np.ones(len(X))]) @ coef
-    refit = expr
-    if consts:
-        fn = sympy.lambdify([*SYMS, *consts], lifted, "numpy")
-
-        def res(p):
-            with np.errstate(all="ignore"):
-                out = np.broadcast_to(np.asarray(fn(*X.T, *p), np.float64), len(X)) - target
-            return np.where(np.isfinite(out), out, 1e6)
-
-        sol = least_squares(res, vals, max_nfev=200 * (len(vals) + 1))
-        refit = lifted.xreplace({s: sympy.Float(v) for s, v in zip(consts, sol.x, strict=True)})
-    eq = linear_equivalence(refit, basis, SYMS, X, positive=POSITIVE, substitutions=R_OF_D)
-    return eq.equivalent, refit
-
-
-def select_within_teacher_error(reg, teacher, X_fit, teacher_nmse):
-    """PySR's "best" rule with its tolerance widened to the teacher's own error: among the
-    front formulas whose validation NMSE against the teacher is at most
-    max(1.5 x the smallest, the network's NMSE on held-out accelerations), the one with the
-    largest score -dlog(loss)/dcomplexity. A formula that agrees with the network better
-    than the network agrees with the data cannot be told apart from it by the data.
-    Uses only the network's error, never the law."""
-    tab = reg.equations_
-    nmse = tab["loss"].to_numpy() / float(np.var(teacher(X_fit)))
-    ok = nmse <= max(1.5 * nmse.min(), teacher_nmse)
-    return int(np.argmax(np.where(ok, tab["score"].to_numpy(), -np.inf)))
-
-
-def implied_acceleration(model, formulas):
-    """With the linear node model, the per-pair acceleration of the distilled network:
-    ``(f_0, f_1) @ W`` (numerator over a denominator whose largest coefficient is 1, rounded
-    to 3 decimals, simplified)."""
-    W = np.asarray(model.node.kernel[...], np.float64)  # (msg_dim, 2)
-    out = []
-    for a in range(DIM):
-        e = sum(sympy.Float(W[k, a]) * formulas[k] for k in range(len(formulas)))
-        out.append(bounded_simplify(round_floats(_normalized(e, 1.0, 10.0)), 10.0))
-    return out
-
-
-def finetune(model, exprs, law, args):
-    """A copy of the linear-node network with the formulas in place of the edge MLP, whose
-    constants and node matrix W are refit jointly to the *training data* (accelerations of
-    ``args.finetune`` configurations; SciPy least squares, trust region with Jacobian
-    scaling, as constants of very different sizes need): the data, not the law, set the
-    constants. Returns the tuned copy and its final MSE."""
-    from scipy.optimize import least_squares
-
-    rng = np.random.default_rng(args.seed)
-    pos, m, acc = systems(law, args.finetune, rng)
-    E = edge_features(pos, m).reshape(-1, 5)
-    lifted, consts, vals = lift_constants(exprs)
-    fns = [sympy.lambdify([*SYMS, *consts], e, "numpy") for e in lifted]
-    W0 = np.asarray(model.node.kernel[...], np.float64)
-    k = len(vals)
-
-    def predict(p):
-        cols = [np.broadcast_to(f(*E.T, *p[:k]), len(E)) for f in fns]
-        msg = np.stack(cols, -1).reshape(len(pos), N, N - 1, -1).sum(2)
-        return msg @ p[k:].reshape(W0.shape)
-
-    def residual(p):
-        with np.errstate(all="ignore"):
-            out = (predict(p) - acc).ravel()
-        return np.where(np.isfinite(out), out, 1e3)
-
-    p0 = np.concatenate([vals, W0.ravel()])
-    sol = least_squares(residual, p0, x_scale="jac", max_nfev=100 * (len(p0) + 1))
-    p = sol.x if sol.cost <= 0.5 * np.sum(residual(p0) ** 2) else p0
-    tuned = nnx.clone(model)
-    sub = {c: sympy.Float(float(v)) for c, v in zip(consts, p[:k], strict=True)}
-    tuned.edge = FormulaModule([e.xreplace(sub) for e in lifted], SYMS)
-    tuned.node.kernel.value = jnp.asarray(p[k:].reshape(W0.shape), jnp.float32)
-    return tuned, float(np.mean(residual(p) ** 2))
 
 
 def run_law(law, args):
@@ -377,14 +143,14 @@ def run_law(law, args):
             n_queries=args.queries,
             random_state=args.seed + c,
             max_time=args.time,
+            # formulas closer to the message than the network is to the data are
+            # indistinguishable: the best rule's window is widened to the network's error
+            selection_tolerance=1.0 - net_r2,
         )
         dt = time.perf_counter() - t0
         distill_time += dt
         reg = dc.regressor
-        teacher = lambda Z, c=c: np.asarray(model.edge(jnp.asarray(Z, jnp.float32)))[:, c]  # noqa: E731
-        X_fit = np.vstack(reg.queries_)
-        own = int(reg.selection_)
-        pick = select_within_teacher_error(reg, teacher, X_fit, 1.0 - net_r2)
+        own, pick = pysr_best(reg), int(reg.selection_)
         row = {
             "component": c,
             "variance": float(var[c]),
@@ -447,7 +213,12 @@ def run_law(law, args):
     tuned_info = None
     if args.finetune > 0 and args.node == "linear":
         t0 = time.perf_counter()
-        tuned, tuned_loss = finetune(model, exprs, law, args)
+        # the training configurations' accelerations (the data, not the law); NumPy
+        # float64 inputs, as the refit runs in float64
+        pos_t, m_t, acc_t = systems(law, args.finetune, np.random.default_rng(args.seed))
+        put = put_back(model, "edge", FormulaModule(exprs, SYMS))
+        fit = refit_in_place(put, (pos_t, m_t), acc_t)
+        tuned, tuned_loss = fit.model, fit.mse
         tuned_exprs = tuned.edge.sympy()
         pred_tuned_o = np.asarray(tuned(pos_o, m_o))
         tuned_rows = []

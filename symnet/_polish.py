@@ -1,4 +1,5 @@
-"""Polishing a refit formula: canonical form, refit, rounding, until it stops changing."""
+"""Polishing a refit formula: canonical form, refit, dropping small terms, rounding,
+until it stops changing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import sympy
 
-from symnet._refit import evaluate, refit, round_constants
+from symnet._refit import drop_terms, evaluate, refit, round_constants
 from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify
 
 __all__ = ["canonical_forms", "polish"]
@@ -85,7 +86,8 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
 
 
 def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
-    """Canonicalise, refit, round; repeated until the formula stops changing.
+    """Canonicalise, refit, drop groups of small terms (:func:`symnet._refit.drop_terms`),
+    round; repeated until the formula stops changing.
 
     Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
     round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
@@ -109,6 +111,7 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
             simple = bounded_simplify(sympy.expand_mul(expr).xreplace(pos), min(seconds, left))
             trial = canonical_forms(_normalise_quotient(simple.xreplace(unpos)), symbols, X)
             trial, _ = refit(trial, symbols, X, y, w)
+            trial = drop_terms(trial, symbols, X, y, w, deadline=deadline)
             expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
         except SYMPY_FAILURES:
             break

@@ -27,7 +27,15 @@ import numpy as np
 import scipy.optimize
 import sympy
 
-__all__ = ["loo_residuals", "Parametrized", "parametrize", "refit", "round_constants", "evaluate"]
+__all__ = [
+    "drop_terms",
+    "evaluate",
+    "loo_residuals",
+    "Parametrized",
+    "parametrize",
+    "refit",
+    "round_constants",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,3 +296,70 @@ def round_constants(
     for k, cst in enumerate(par.consts):
         reps[cst] = fixed.get(k, sympy.Float(float(values[k])))
     return par.expr.xreplace(reps)
+
+
+def drop_terms(
+    expr: sympy.Expr,
+    symbols: Sequence[sympy.Symbol],
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    z: float = 4.0,
+    rel_floor: float = 1e-7,
+    below: float = 0.1,
+    deadline: float | None = None,
+) -> sympy.Expr:
+    """Removes groups of small terms the data cannot tell apart from zero.
+
+    Noise leaves spurious small terms (``q*(Ef + B*v*sin(theta) + 0.008*theta - 0.04)``)
+    that :func:`round_constants` cannot remove one at a time: the refit of the others
+    compensates each. Here, for every sum in ``expr``, the terms whose removal changes the
+    formula by less than ``below`` x rms(y) are dropped *together* -- the k smallest, for
+    the largest k that passes -- with the remaining constants refit, when
+    ``RSS_new <= RSS + z * k * sigma2`` (``sigma2 = RSS / (n - p)``, floored as in
+    :func:`round_constants`): an F-test on the group. Returns the formula with the accepted
+    removals, refit; unchanged when none passes.
+    """
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64)
+    w = _weights(sample_weight, len(y))
+    n = len(y)
+    ms_y = float(np.average(y * y, weights=w))
+    floor = rel_floor**2 * ms_y * float(np.sum(w))
+
+    def fit(e):
+        e, rss = refit(e, symbols, X, y, w)
+        return e, rss, len(e.atoms(sympy.Float))
+
+    with np.errstate(all="ignore"):
+        expr, rss, p = fit(expr)
+        if not math.isfinite(rss):
+            return expr
+        changed = True
+        while changed:
+            changed = False
+            base = evaluate(expr, symbols, X)
+            for node in [a for a in sympy.preorder_traversal(expr) if a.is_Add]:
+                if deadline is not None and time.monotonic() > deadline:
+                    return expr
+                sizes = []
+                for t in node.args:
+                    rest = expr.xreplace({node: node - t})
+                    d = np.broadcast_to(evaluate(rest, symbols, X) - base, (n,))
+                    size = math.sqrt(float(np.average(d * d, weights=w)) / ms_y)
+                    if math.isfinite(size) and size < below:
+                        sizes.append((size, t))
+                sizes.sort(key=lambda st: st[0])
+                small = [t for _, t in sizes][: len(node.args) - 1]  # never the whole sum
+                sigma2 = max(rss / max(n - p, 1), floor / max(n, 1))
+                for k in range(len(small), 0, -1):
+                    kept = [t for t in node.args if t not in small[:k]]
+                    new, rss_new, p_new = fit(expr.xreplace({node: node.func(*kept)}))
+                    # each dropped term frees at least its coefficient
+                    if math.isfinite(rss_new) and rss_new <= rss + z * max(p - p_new, k) * sigma2:
+                        expr, rss, p, changed = new, rss_new, p_new, True
+                        break
+                if changed:
+                    break  # the tree changed: walk the new one
+    return expr

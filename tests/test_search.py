@@ -382,3 +382,24 @@ def test_canonical_forms_split_roots_of_quotients_and_exp_of_logs():
     Xn = X - np.array([6.0, 0.0, 0.0])  # c changes sign
     assert canonical_forms(sympy.exp(v * sympy.log(c)), syms, Xn) == sympy.exp(v * sympy.log(c))
     assert canonical_forms(sympy.sqrt(m / c), syms, Xn) == sympy.sqrt(m / c)
+
+
+def test_small_noise_terms_are_dropped_together():
+    """Noise leaves ``0.0079*theta - 0.038`` beside the law (Feynman I.12.11 at noise
+    0.01): dropped as a group (an F-test on the pair), then 1.0058 rounds to 1. A real
+    small term stays."""
+    from symnet._polish import polish
+    from symnet._refit import drop_terms
+
+    q, B, v, th, Ef = syms = sympy.symbols("q B v theta Ef", real=True)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (750, 5))
+    law = q * (B * v * sympy.sin(th) + Ef)
+    clean = evaluate(law, syms, X)
+    y = clean + rng.normal(0, 0.01 * np.sqrt(np.mean(clean**2)), len(clean))
+    start = q * (B * v * sympy.sin(th) + 1.0058 * Ef + 0.0079 * th - 0.038)
+    assert polish(start, syms, X, y, np.ones(750), seconds=2.0) == law
+    # 0.2*theta*q is a real term (about 4% of rms(y), far above the noise): kept
+    y2 = clean + evaluate(0.2 * q * th, syms, X)
+    kept = drop_terms(start, syms, X, y2)
+    assert kept.has(th * q) or sympy.expand(kept).has(q * th)
