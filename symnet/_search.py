@@ -270,6 +270,8 @@ def discover(
             # rate, a slot whose full schedule does not fit runs a shorter one (at least
             # MIN_STEP_FRACTION of it; otherwise the search ends here).
             room = max(deadline - now - STAGE2_SHARE * budget, 0.0)
+            if s_idx > 0 and room <= 0:
+                break
             share = min(len(queue) + 1, 3) if r == 0 else 1
             slot_deadline = now + room / share
             if s_idx > 0 and per_step:

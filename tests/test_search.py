@@ -403,3 +403,16 @@ def test_small_noise_terms_are_dropped_together():
     y2 = clean + evaluate(0.2 * q * th, syms, X)
     kept = drop_terms(start, syms, X, y2)
     assert kept.has(th * q) or sympy.expand(kept).has(q * th)
+
+
+def test_a_budget_spent_before_any_training_step_still_ends(data):
+    """With rounds=None the search repeats slots until the deadline; a slot that trained
+    no step (the budget went on set-up) must not make it loop forever."""
+    import time
+
+    y = data[:, 0] * data[:, 1]
+    config = dataclasses.replace(SMALL, rounds=None)
+    t0 = time.monotonic()
+    cands = symnet.discover(data, y, key=jax.random.key(0), config=config, deadline=t0 + 0.05)
+    assert time.monotonic() - t0 < 60
+    assert cands  # the baselines at least
