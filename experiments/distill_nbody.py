@@ -436,7 +436,8 @@ def report(results, args, wall):
             "",
         ]
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "distill_nbody.md")
+    name = "distill_nbody.md" if args.seed == 0 else f"distill_nbody_seed{args.seed}.md"
+    path = os.path.join(args.out, name)
     with open(path, "w") as fh:
         fh.write("\n".join(out))
     print("\n".join(out))
