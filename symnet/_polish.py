@@ -85,7 +85,7 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
     return expr.replace(lambda e: isinstance(e, sympy.exp), exp_of_logs)
 
 
-def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
+def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3, rel_tol=None):
     """Canonicalise, refit, drop groups of small terms (:func:`symnet._refit.drop_terms`),
     round; repeated until the formula stops changing.
 
@@ -94,8 +94,11 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
     early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form;
     a round that sympy itself fails on (see :data:`SYMPY_FAILURES`) also keeps it.
     Simplification treats inputs that are positive at every sample as positive
-    (``sqrt(c**2) = c`` there), so the formula is unchanged on the data.
+    (``sqrt(c**2) = c`` there), so the formula is unchanged on the data. ``rel_tol``
+    is :func:`symnet._refit.round_constants`' practical tolerance (its default if None;
+    0 rounds only what the data cannot distinguish statistically).
     """
+    tol = {} if rel_tol is None else {"rel_tol": rel_tol}
     pos = {
         s: sympy.Symbol(s.name, positive=True)
         for i, s in enumerate(symbols)
@@ -112,7 +115,7 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3):
             trial = canonical_forms(_normalise_quotient(simple.xreplace(unpos)), symbols, X)
             trial, _ = refit(trial, symbols, X, y, w)
             trial = drop_terms(trial, symbols, X, y, w, deadline=deadline)
-            expr = round_constants(trial, symbols, X, y, w, deadline=deadline)
+            expr = round_constants(trial, symbols, X, y, w, deadline=deadline, **tol)
         except SYMPY_FAILURES:
             break
         if expr == before:

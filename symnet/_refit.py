@@ -13,6 +13,9 @@ less than ``rel_tol * rms(y)`` in all (``RSS_new <= RSS_0 + (rel_tol * rms(y))**
 with ``RSS_0`` the RSS before any rounding):
 real data carry small systematic effects (Kepler's planets are not massless) that a
 purely statistical test would keep as an exponent of 1.50036 instead of 3/2.
+Fractions with denominators 5 to 12 (``20/7``) are tried last and only where the fit has
+pinned the constant to them (relative distance <= ``FRACTION_RTOL``, statistical margin
+only): among so many fractions a noisy constant would otherwise often find a wrong one.
 """
 
 from __future__ import annotations
@@ -215,27 +218,40 @@ def loo_residuals(
     return out
 
 
-def _candidates(v: float) -> list[sympy.Expr]:
-    """Simpler values near ``v``, simplest first."""
-    out: list[sympy.Expr] = [sympy.Integer(0)]
+def _candidates(v: float) -> list[tuple[sympy.Expr, bool]]:
+    """Simpler values near ``v``, simplest first, each with whether it is *simple*.
+
+    Simple: 0, fractions with denominators up to 4, ``pi`` times such fractions, unit
+    fractions ``1/n`` (n <= 12). Fractions with denominators 5 to 12 (``20/7``, ``8/3``
+    is simple already) are not simple: they are only taken where the fit pins the constant
+    to them (see :func:`round_constants`).
+    """
+    out: list[tuple[sympy.Expr, bool]] = [(sympy.Integer(0), True)]
     scale = max(1.0, abs(v))
     for den in (1, 2, 3, 4):
         fr = Fraction(round(v * den), den)
-        out.append(sympy.Rational(fr.numerator, fr.denominator))
+        out.append((sympy.Rational(fr.numerator, fr.denominator), True))
     for den in (1, 2, 4):
         fr = Fraction(round(v / math.pi * den), den)
         if fr != 0:
-            out.append(sympy.Rational(fr.numerator, fr.denominator) * sympy.pi)
+            out.append((sympy.Rational(fr.numerator, fr.denominator) * sympy.pi, True))
     if v != 0 and 1 <= abs(1 / v) <= 12:
-        out.append(sympy.Rational(1, int(round(1 / v))))
+        out.append((sympy.Rational(1, int(round(1 / v))), True))
+    for den in range(5, 13):
+        fr = Fraction(round(v * den), den)
+        out.append((sympy.Rational(fr.numerator, fr.denominator), False))
     seen, uniq = set(), []
-    for cand in out:
+    for cand, simple in out:
         cv = float(cand)
         if cv in seen or (cv != 0 and abs(cv - v) > 0.25 * scale):
             continue
         seen.add(cv)
-        uniq.append(cand)
+        uniq.append((cand, simple))
     return uniq
+
+
+#: A non-simple fraction replaces a constant only within this relative distance of it.
+FRACTION_RTOL = 1e-6
 
 
 def round_constants(
@@ -276,11 +292,13 @@ def round_constants(
         sigma2 = max(rss / dof, floor / max(n, 1))
         if deadline is not None and time.monotonic() > deadline:
             break
-        for cand in _candidates(values[k]):
+        for cand, simple in _candidates(values[k]):
             delta = float(cand) - values[k]
+            if not simple and abs(delta) > FRACTION_RTOL * max(1.0, abs(values[k])):
+                continue
             # Linearised RSS increase; only plausible roundings pay for a refit.
             # Statistical margin per rounding; the practical one is a total budget.
-            margin = max(z * sigma2, rss0 + negligible - rss)
+            margin = max(z * sigma2, rss0 + negligible - rss) if simple else z * sigma2
             if delta**2 * cost[k] > 100 * margin:
                 continue
             trial = values.copy()

@@ -14,13 +14,38 @@ def _is_const(expr: sympy.Expr) -> bool:
     return len(expr.free_symbols) == 0
 
 
+def _finite_const(expr: sympy.Expr) -> bool:
+    return _is_const(expr) and not expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
+
+
+def _shows(diff: sympy.Expr, ratio: sympy.Expr, seconds: float) -> bool:
+    """``diff`` simplifies to a finite constant, or ``ratio`` to a finite non-zero one."""
+    try:
+        with time_limit(seconds):
+            if _finite_const(sympy.simplify(diff)):
+                return True
+    except SYMPY_FAILURES:
+        pass
+    try:
+        with time_limit(seconds):
+            ratio = sympy.simplify(ratio)
+            return _finite_const(ratio) and ratio != 0
+    except SYMPY_FAILURES:
+        return False
+
+
 def is_symbolic_solution(
     model: sympy.Expr, truth: sympy.Expr, *, seconds: float = 10.0, positive=()
 ) -> bool:
     """SRBench: a non-constant ``model`` solves ``truth`` if ``truth - model`` simplifies to
-    a constant, or ``model / truth`` to a non-zero constant, after rounding the model's
-    floats to 3 decimals and zeroing ``|c| < 1e-4``. Each simplification is time-limited;
-    a timeout counts as "not shown equivalent".
+    a constant, or ``model / truth`` to a non-zero constant, with floats rounded to 3
+    decimals and ``|c| < 1e-4`` zeroed. Rounding is tried in two orders, and either
+    suffices: the model's floats first, and (as SRBench's ``assess_symbolic_model.py``)
+    the floats of the difference and of the ratio, where the truth's own constants cancel
+    the model's (``0.333333333*x`` solves ``x/3``, ``2.6667*z`` solves ``2.6667*z``).
+    The rounded model, and the simplified difference or ratio, must be finite (zeroing a
+    tiny constant inside ``log`` must not make a surrogate "constant"). Each
+    simplification is time-limited; a timeout counts as "not shown equivalent".
 
     ``positive`` names variables that are positive on the task's domain (sampling ranges
     above 0): simplification may then use it, so ``log(V2) - log(V1)`` solves
@@ -36,13 +61,15 @@ def is_symbolic_solution(
       False
       >>> is_symbolic_solution(x**2, sympy.sin(x))
       False
+      >>> is_symbolic_solution(0.333333333 * x + 1, x / 3)
+      True
       >>> v, w = sympy.symbols("v w", real=True)
       >>> is_symbolic_solution(sympy.log(v) - sympy.log(w), sympy.log(v / w))
       False
       >>> is_symbolic_solution(sympy.log(v) - sympy.log(w), sympy.log(v / w), positive="vw")
       True
     """
-    model = round_floats(sympy.sympify(model))
+    model = sympy.sympify(model)
     truth = sympy.sympify(truth)
     names = {str(p) for p in positive}
     if names:
@@ -52,20 +79,12 @@ def is_symbolic_solution(
             if s.name in names
         }
         model, truth = model.xreplace(to_pos), truth.xreplace(to_pos)
-    if model.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or _is_const(model):
+    rounded = round_floats(model)
+    if rounded.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or _is_const(rounded):
         return False
-    try:
-        with time_limit(seconds):
-            if _is_const(sympy.simplify(truth - model)):
-                return True
-    except SYMPY_FAILURES:
-        pass
-    try:
-        with time_limit(seconds):
-            ratio = sympy.simplify(model / truth)
-            return _is_const(ratio) and ratio != 0
-    except SYMPY_FAILURES:
-        return False
+    if _shows(truth - rounded, rounded / truth, seconds):
+        return True
+    return _shows(round_floats(truth - model), round_floats(model / truth), seconds)
 
 
 def r2_score(y: np.ndarray, pred: np.ndarray) -> float:

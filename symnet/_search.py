@@ -347,11 +347,23 @@ def discover(
         polished = scored(expr, cand.member, cand.found_at)
         if polished is None:
             polished, expr = cand, cand.expr
-        # Rounding passed a statistical test on the training data; keep the unpolished form
+        # Rounding passed a statistical test on the training data; keep a less rounded form
         # as well only if the polished one is clearly worse on validation (noise moves the
-        # validation loss of two near-identical formulas either way by a little).
+        # validation loss of two near-identical formulas either way by a little). That
+        # form is polished with statistical rounding only (``1.0*x`` -> ``x`` and
+        # ``1e-16`` -> 0, but ``2.6667`` stays where ``8/3`` was only practically
+        # indistinguishable), or left as it was.
         worse = polished.val_nmse > 1.5 * cand.val_nmse + 1e-12
-        for c in (polished, cand) if worse else (polished,):
+        kept = cand
+        if worse and not late():
+            strict = polish(
+                cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline,
+                rel_tol=0.0,
+            )
+            strict = scored(strict, cand.member, cand.found_at)
+            if strict is not None and strict.val_nmse <= 1.5 * cand.val_nmse + 1e-12:
+                kept = strict
+        for c in (polished, kept) if worse else (polished,):
             key_ = sympy.srepr(c.expr)
             if key_ not in seen:
                 seen.add(key_)

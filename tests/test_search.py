@@ -59,6 +59,20 @@ def test_round_constants_keeps_constants_the_data_pins_down(data):
     assert out == expr
 
 
+def test_round_constants_takes_fractions_up_to_twelfths_only_where_pinned(data):
+    # Exact data pin 2.857142857... to 20/7 (a dysts parameter). With 1% noise a true
+    # 0.376 fits as 0.3750: the noise cannot rule out 3/8, which must not be taken.
+    y = 20 / 7 * data[:, 0] - data[:, 1]
+    out = symnet.round_constants(2.857142857143 * x0 - 1.0 * x1, [x0, x1], data, y)
+    assert sympy.simplify(out - (sympy.Rational(20, 7) * x0 - x1)) == 0
+    rng = np.random.default_rng(1)
+    clean = 0.376 * data[:, 0] * data[:, 1] + data[:, 1]
+    noisy = clean + 0.01 * np.sqrt(np.mean(clean**2)) * rng.standard_normal(len(clean))
+    fit, _ = symnet.refit(0.376 * x0 * x1 + 1.0 * x1, [x0, x1], data, noisy)
+    out = symnet.round_constants(fit, [x0, x1], data, noisy)
+    assert sympy.Rational(3, 8) not in out.atoms(sympy.Rational)
+
+
 def test_parametrize_roundtrip():
     expr = 1.5 * sympy.sin(0.25 * x0) + x1**2.5
     par = parametrize(expr)
@@ -81,6 +95,12 @@ def test_evaluate_marks_undefined_points_nan():
         (x0 * x1 + x0, x0 * x1, False),
         (sympy.Float(2.0), x0 * x1, False),  # constants never solve
         (sympy.nan, x0, False),
+        # SRBench rounds the difference: the truth's constants cancel the model's.
+        (0.333333333333 * x0 * x1 - 0.38 * x1, x0 * x1 / 3 - 0.38 * x1, True),
+        (1.0 * x0 * x1 - 2.6667 * x1 + 3e-17, x0 * x1 - 2.6667 * x1, True),
+        (0.3335 * x0 * x1, x0 * x1 / 3 - 0.38 * x1, False),
+        # Zeroing a tiny constant inside log must not turn a surrogate into a "constant".
+        (sympy.log(1e-9 * x0 + 2e-9 * x1) + x0, x0 * x1, False),
     ],
 )
 def test_is_symbolic_solution(model, truth, expected):
