@@ -357,7 +357,13 @@ def discover(
         kept = cand
         if worse and not late():
             strict = polish(
-                cand.expr, symbols, X[tr], y[tr], w[tr], config.simplify_seconds, deadline,
+                cand.expr,
+                symbols,
+                X[tr],
+                y[tr],
+                w[tr],
+                config.simplify_seconds,
+                deadline,
                 rel_tol=0.0,
             )
             strict = scored(strict, cand.member, cand.found_at)
