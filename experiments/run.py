@@ -217,6 +217,8 @@ def write_report(records: list[dict], suite: str, out: str, command: str) -> Non
             f"{_median(r.get('wall') for r in rs):.1f} | "
             f"{_median(r.get('time_to_selected') for r in ok):.1f} |"
         )
+    if suite in TRAJECTORIES:
+        lines += _per_system(groups)
     lines += ["", "## Not recovered", ""]
     lines += ["| method | noise | task | status | R^2 test | found |", "|---|---|---|---|---|---|"]
     for r in sorted(records, key=lambda r: (r["method"], r["noise"], r["task"])):
@@ -230,6 +232,28 @@ def write_report(records: list[dict], suite: str, out: str, command: str) -> Non
     with open(os.path.join(out, f"{suite}.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     _plot(groups, suite, out)
+
+
+def _per_system(groups) -> list[str]:
+    """Per ODE system (task ``<suite>/<system>_<state>``): right-hand sides recovered."""
+    lines = []
+    for (method, noise, budget), rs in sorted(groups.items()):
+        systems: dict[str, list[bool]] = {}
+        for r in rs:
+            system = r["task"].split("/", 1)[-1].rsplit("_", 1)[0]
+            systems.setdefault(system, []).append(bool(r.get("exact")))
+        complete = sum(all(v) for v in systems.values())
+        lines += [
+            "",
+            f"## Per system: {method}, noise {noise}, {budget:g} s",
+            "",
+            f"{complete}/{len(systems)} systems with every right-hand side exact.",
+            "",
+            "| system | exact right-hand sides |",
+            "|---|---|",
+        ]
+        lines += [f"| {name} | {sum(v)}/{len(v)} |" for name, v in systems.items()]
+    return lines
 
 
 def _plot(groups, suite, out):

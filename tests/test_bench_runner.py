@@ -71,3 +71,28 @@ def test_seeded_sample_is_fixed():
     assert len(first) == 30 == len(set(first))
     assert first == run.select_tasks("feynman", sample=30, sample_seed=0)
     assert first != run.select_tasks("feynman", sample=30, sample_seed=1)
+
+
+def test_reports_of_ode_suites_count_recovery_per_system(tmp_path):
+    records = [
+        {
+            "task": f"strogatz/{t}",
+            "method": "symnet",
+            "noise": 0.0,
+            "max_time": 60.0,
+            "status": "ok",
+            "exact": e,
+            "r2_test": 1.0,
+            "r2_extrap": 1.0,
+            "complexity": 5,
+            "wall": 1.0,
+            "time_to_selected": 1.0,
+            "found": "x",
+        }
+        for t, e in [("vdp_x", True), ("vdp_y", True), ("bacres_x", True), ("bacres_y", False)]
+    ]
+    run.write_report(records, "strogatz", str(tmp_path), "cmd")
+    with open(os.path.join(tmp_path, "strogatz.md")) as f:
+        report = f.read()
+    assert "1/2 systems with every right-hand side exact." in report
+    assert "| vdp | 2/2 |" in report and "| bacres | 1/2 |" in report
