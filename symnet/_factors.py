@@ -21,7 +21,7 @@ import sympy
 
 from symnet._refit import evaluate
 
-__all__ = ["power_factors"]
+__all__ = ["elasticities", "power_factors"]
 
 #: Exponents a power factor may have.
 MAX_DENOMINATOR = 2
@@ -49,30 +49,50 @@ def power_factors(
       ``{input index: exponent}`` (empty if none qualifies or the surrogate is not finite).
     """
     X = np.asarray(X, np.float64)
+    pos = [i for i in range(X.shape[1]) if np.all(X[:, i] > 0)]
+    E = elasticities(expr, symbols, X, pos, rel_step)
+    if E is None:
+        return {}
+    out = {}
+    for col, i in enumerate(pos):
+        if not np.all(np.isfinite(E[:, col])):
+            continue
+        a = Fraction(float(np.median(E[:, col]))).limit_denominator(MAX_DENOMINATOR)
+        if a == 0 or abs(a) > MAX_ABS_EXPONENT:
+            continue
+        dev = np.abs(E[:, col] - float(a))
+        if np.median(dev) <= tol and np.quantile(dev, 0.9) <= 3 * tol:
+            out[i] = a
+    return out
+
+
+def elasticities(
+    expr: sympy.Expr,
+    symbols: Sequence[sympy.Symbol],
+    X: np.ndarray,
+    cols: Sequence[int],
+    rel_step: float = 1e-5,
+) -> np.ndarray | None:
+    """``E_i = x_i * d(log|f|)/d(x_i)`` for the inputs ``cols`` (central differences of
+    relative step ``rel_step``), at the rows where ``|f|`` exceeds a third of its RMS
+    (elasticities blow up near zeros of the formula): an array ``(rows, len(cols))``,
+    possibly with non-finite entries; None if ``f`` is not finite on ``X`` or fewer than
+    10 rows qualify."""
+    X = np.asarray(X, np.float64)
     with np.errstate(all="ignore"):
         f = evaluate(expr, symbols, X)
     if not np.all(np.isfinite(f)):
-        return {}
+        return None
     big = np.abs(f) > np.sqrt(np.mean(f * f)) / 3
     if big.sum() < 10:
-        return {}
-    out = {}
-    for i in range(X.shape[1]):
-        if not np.all(X[:, i] > 0):
-            continue
+        return None
+    E = np.empty((int(big.sum()), len(cols)))
+    for col, i in enumerate(cols):
         h = rel_step * X[:, i]
         hi, lo = X.copy(), X.copy()
         hi[:, i] += h
         lo[:, i] -= h
         with np.errstate(all="ignore"):
             d = (evaluate(expr, symbols, hi) - evaluate(expr, symbols, lo)) / (2 * h)
-            E = (X[:, i] * d / f)[big]
-        if not np.all(np.isfinite(E)):
-            continue
-        a = Fraction(float(np.median(E))).limit_denominator(MAX_DENOMINATOR)
-        if a == 0 or abs(a) > MAX_ABS_EXPONENT:
-            continue
-        dev = np.abs(E - float(a))
-        if np.median(dev) <= tol and np.quantile(dev, 0.9) <= 3 * tol:
-            out[i] = a
-    return out
+            E[:, col] = (X[:, i] * d / f)[big]
+    return E

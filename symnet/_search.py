@@ -20,6 +20,7 @@ import numpy as np
 import sympy
 
 from symnet._factors import power_factors
+from symnet._groups import new_group_set
 from symnet._polish import polish
 from symnet._population import export_member, structures
 from symnet._refit import evaluate, loo_residuals, refit
@@ -27,7 +28,7 @@ from symnet._select import Candidate, pareto_front
 from symnet._sympy_utils import complexity
 from symnet._train import TrainConfig
 from symnet._validation import check_names, check_X_y
-from symnet._views import check_views, factor_views, make_views
+from symnet._views import check_views, factor_views, group_views, make_views
 from symnet.layers._presets import PRESETS
 
 __all__ = ["SearchConfig", "discover", "export_member"]
@@ -63,9 +64,14 @@ class SearchConfig:
         worst-region oversampling); 0 disables it.
       loo_below: with fewer samples than this, train on all of them and score candidates
         by leave-one-out refits instead of a held-out split.
-      factor_below: once a candidate's validation loss is at most this, inputs that
-        multiply it as a power are divided out and the reduced target is searched too
-        (:mod:`symnet._factors`); 0 disables it.
+      factor_below: once a candidate's validation loss is at most this, it serves as a
+        surrogate: inputs that multiply it as a power are divided out
+        (:mod:`symnet._factors`) and the reduced target is searched too; 0 disables it.
+      groups: with ``factor_below``, first look for joint scaling symmetries of the
+        surrogate and search the target over the dimensionless groups they leave
+        (:mod:`symnet._groups`), instead of power factors alone. Experimental, off by
+        default: at 60 s on one core it recovered I.6.2 but cost I.10.7 (its slots take
+        the budget of the factor views).
       rounds: passes over architectures x views, each with fresh initialisations; None
         repeats passes until the deadline leaves only the time simplification needs (one
         pass when there is no deadline).
@@ -89,6 +95,7 @@ class SearchConfig:
     early_stop_condition: float | None = None
     rounds: int | None = 1
     factor_below: float = 1e-3
+    groups: bool = False
 
     def __post_init__(self):
         presets = self.presets
@@ -243,6 +250,8 @@ def discover(
     queue, r, n_refit, s_idx = list(slots), 0, 0, 0
     factor_sets: list[frozenset] = []  # power factors that already have views
     factor_memo: dict[str, dict] = {}  # surrogate (srepr) -> its power factors
+    group_memo: dict[str, object] = {}  # surrogate (srepr) -> its groups (or None)
+    group_sets: list[frozenset] = []  # groups that already have views
     while True:
         if not queue:
             r += 1
@@ -326,12 +335,25 @@ def discover(
         if esc is not None and best.val_nmse <= esc:
             break  # good enough: the remaining slots are skipped
         if config.factor_below > 0 and 1e-12 < best.val_nmse <= config.factor_below and not late():
-            factors = _new_factor_set(
-                raw, symbols, X[tr], config.factor_below, factor_sets, factor_memo
-            )
-            if factors:
-                factor_sets.append(frozenset(factors.items()))
-                extra = factor_views(X, y, symbols, config.views, factors)
+            # Dimensionless groups (symnet._groups) first if asked for: their prefactor
+            # holds the power factors as well; otherwise power factors alone.
+            extra = []
+            groups = None
+            if config.groups:
+                groups = new_group_set(
+                    raw, symbols, X[tr], config.factor_below, group_sets, group_memo
+                )
+            if groups is not None:
+                group_sets.append(groups.key())
+                extra = group_views(X, y, symbols, config.views, groups)
+            else:
+                factors = _new_factor_set(
+                    raw, symbols, X[tr], config.factor_below, factor_sets, factor_memo
+                )
+                if factors:
+                    factor_sets.append(frozenset(factors.items()))
+                    extra = factor_views(X, y, symbols, config.views, factors)
+            if extra:
                 new = list(range(len(views), len(views) + len(extra)))
                 views.extend(extra)
                 added = [(p, v) for v in new for p in range(len(presets))]

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-__all__ = ["VIEWS", "View", "make_views", "factor_views", "view_symbols"]
+__all__ = ["VIEWS", "View", "make_views", "factor_views", "group_views", "view_symbols"]
 
 VIEWS = ("raw", "log", "square", "standard")
 
@@ -88,6 +88,24 @@ def make_views(
     return out
 
 
+def _reduced_views(U, y_red, ins, pre, names, prefix: str) -> list[View]:
+    """The views in ``names`` of ``(U, y_red)`` over the inputs ``ins``, mapped back as
+    ``pre * g``; named ``prefix`` (raw) and ``prefix+<view>``, in the order raw, square,
+    log, standard: power laws are what the reduction removed, so the log view comes after
+    the square view (roots of rational functions, ``1/sqrt(1 - v**2/c**2)``, are left
+    often)."""
+    order = ("raw", "square", "log", "standard")
+    out = []
+    for v in make_views(U, y_red, ins, sorted(check_views(names), key=order.index)):
+
+        def back(g, inner=v.back):
+            return pre * inner(g)
+
+        name = prefix if v.name == "raw" else f"{prefix}+{v.name}"
+        out.append(View(name, v.X, v.y, back))
+    return out
+
+
 def factor_views(
     X: np.ndarray,
     y: np.ndarray,
@@ -97,19 +115,23 @@ def factor_views(
 ) -> list[View]:
     """The views in ``names`` of ``y / prod(x_i ** a_i)`` (``factors = {i: a_i}``, see
     :func:`symnet._factors.power_factors`); formulas found there are multiplied back.
-    Named ``"factor"`` (raw) and ``"factor+<view>"``, in the order raw, square, log,
-    standard: power laws are what factoring removed, so the log view comes after the square
-    view (roots of rational functions, ``1/sqrt(1 - v**2/c**2)``, are left often)."""
-    order = ("raw", "square", "log", "standard")
-    names = sorted(check_views(names), key=order.index)
+    Named ``"factor"`` (raw) and ``"factor+<view>"``."""
     scale = np.prod([X[:, i] ** float(a) for i, a in factors.items()], axis=0)
     factor = sympy.Mul(*(symbols[i] ** sympy.Rational(a) for i, a in factors.items()))
-    out = []
-    for v in make_views(X, y / scale, symbols, names):
+    return _reduced_views(X, y / scale, symbols, factor, names, "factor")
 
-        def back(g, inner=v.back):
-            return factor * inner(g)
 
-        name = "factor" if v.name == "raw" else f"factor+{v.name}"
-        out.append(View(name, v.X, v.y, back))
-    return out
+def group_views(
+    X: np.ndarray,
+    y: np.ndarray,
+    symbols: Sequence[sympy.Symbol],
+    names: Sequence[str],
+    groups,
+) -> list[View]:
+    """The views in ``names`` of ``y / prefactor`` over the dimensionless groups (and the
+    inputs that are not positive) of :func:`symnet._groups.scaling_groups`; a formula
+    ``g`` found there maps back to ``prefactor * g(groups)``. Named ``"group"`` (raw) and
+    ``"group+<view>"``."""
+    scale, U = groups.arrays(X)
+    pre, ins = groups.exprs(symbols)
+    return _reduced_views(U, y / scale, ins, pre, names, "group")

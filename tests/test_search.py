@@ -10,7 +10,7 @@ import sympy
 import symnet
 from symnet._refit import evaluate, parametrize
 
-x0, x1 = sympy.symbols("x0 x1", real=True)
+x0, x1, x2 = sympy.symbols("x0 x1 x2", real=True)
 
 
 @pytest.fixture
@@ -362,6 +362,45 @@ def test_power_factors_found_on_the_way_get_views_of_their_own():
     best = min(cands, key=lambda c: c.val_nmse)
     assert best.member >= SMALL.max_candidates  # slot 1, the factor view, found it
     assert best.val_nmse < 1e-3
+
+
+def test_dimensionless_groups_get_views_of_their_own(monkeypatch):
+    """With ``groups=True``, the groups of a surrogate's scaling symmetries (here given:
+    x2 * g(x0/x1)) get a population of their own ("group" view) whose formulas map back;
+    the analysis itself is tested in tests/test_groups.py."""
+    from fractions import Fraction
+
+    from symnet import _search
+    from symnet._groups import Groups
+
+    given = Groups({2: Fraction(1)}, [{0: Fraction(1), 1: Fraction(-1)}], [])
+    calls = []
+
+    def fake(raw, symbols, X, below, tried, memo):
+        calls.append(below)
+        return None if tried else given
+
+    monkeypatch.setattr(_search, "new_group_set", fake)
+    X = np.random.default_rng(2).uniform(1, 3, (400, 3))
+    y = X[:, 2] * np.exp(-X[:, 0] / X[:, 1])
+    stages = []
+    for groups in (False, True):
+        config = dataclasses.replace(SMALL, views=("raw",), factor_below=0.05, groups=groups)
+        stages.clear()
+        cands = symnet.discover(
+            X, y, key=jax.random.key(0), config=config, progress=lambda s, f: stages.append(s)
+        )
+        assert ("train (group)" in stages) is groups
+    assert calls  # only asked for with groups=True
+    # The best formula came from the group view: x2 * g(x0/x1), unchanged when x0 and x1
+    # scale together, and more accurate than the raw view's.
+    best = min(cands, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-6
+    Xs = X.copy()
+    Xs[:, :2] *= 1.7
+    np.testing.assert_allclose(
+        evaluate(best.expr, [x0, x1, x2], Xs), evaluate(best.expr, [x0, x1, x2], X), rtol=1e-9
+    )
 
 
 def test_polish_divides_out_the_arbitrary_scale_of_a_quotient():
