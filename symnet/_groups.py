@@ -56,7 +56,7 @@ class Groups(NamedTuple):
         """The prefactor and the view's inputs (groups, then passthrough) as formulas."""
 
         def mono(powers):
-            return sympy.Mul(*(symbols[i] ** sympy.Rational(a) for i, a in powers.items()))
+            return sympy.Mul(*(symbols[i] ** _rational(a) for i, a in powers.items()))
 
         ins = [mono(g) for g in self.groups] + [symbols[j] for j in self.passthrough]
         return mono(self.prefactor), ins
@@ -94,6 +94,14 @@ def _frac(v: float) -> Fraction:
     return Fraction(float(v)).limit_denominator(MAX_DENOMINATOR)
 
 
+def _rational(q: Fraction) -> sympy.Rational:
+    return sympy.Rational(q.numerator, q.denominator)
+
+
+def _fraction(q: sympy.Rational) -> Fraction:
+    return Fraction(int(q.p), int(q.q))
+
+
 def _integral(v: list[Fraction]) -> list[Fraction]:
     """``v`` scaled to coprime integers, first non-zero entry positive."""
     lcm = 1
@@ -128,9 +136,7 @@ def scaling_groups(
     if len(pos) < 2:
         return None
     E = elasticities(expr, symbols, X, pos, rel_step)
-    if E is None:
-        return None
-    if not np.all(np.isfinite(E)):
+    if E is None or not np.all(np.isfinite(E)):
         return None
     M = np.column_stack([E, -np.ones(len(E))])
     _, sv, vt = np.linalg.svd(M / np.sqrt(len(E)), full_matrices=True)
@@ -152,8 +158,8 @@ def scaling_groups(
         sym_k.append(k)
     if not any(sum(q != 0 for q in a) >= 2 for a in sym_a):
         return None
-    A = sympy.Matrix([[sympy.Rational(q.numerator, q.denominator) for q in a] for a in sym_a])
-    K = sympy.Matrix([sympy.Rational(q.numerator, q.denominator) for q in sym_k])
+    A = sympy.Matrix([[_rational(q) for q in a] for a in sym_a])
+    K = sympy.Matrix([_rational(q) for q in sym_k])
     try:
         sol, params = A.gauss_jordan_solve(K)
     except ValueError:  # inconsistent once rounded
@@ -161,13 +167,9 @@ def scaling_groups(
     c = sol.subs({p: 0 for p in params})
     groups = []
     for b in A.nullspace():
-        v = _integral([Fraction(int(sympy.fraction(q)[0]), int(sympy.fraction(q)[1])) for q in b])
+        v = _integral([_fraction(q) for q in b])
         groups.append({pos[i]: q for i, q in enumerate(v) if q != 0})
-    prefactor = {
-        pos[i]: Fraction(int(sympy.fraction(q)[0]), int(sympy.fraction(q)[1]))
-        for i, q in enumerate(c)
-        if q != 0
-    }
+    prefactor = {pos[i]: _fraction(q) for i, q in enumerate(c) if q != 0}
     passthrough = [j for j in range(X.shape[1]) if j not in pos]
     if not groups and not passthrough:
         return None  # a power law: nothing is left for a network to find

@@ -26,6 +26,8 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
+from symnet._groups import Groups
+
 __all__ = ["VIEWS", "View", "make_views", "factor_views", "group_views", "view_symbols"]
 
 VIEWS = ("raw", "log", "square", "standard")
@@ -88,15 +90,17 @@ def make_views(
     return out
 
 
-def _reduced_views(U, y_red, ins, pre, names, prefix: str) -> list[View]:
-    """The views in ``names`` of ``(U, y_red)`` over the inputs ``ins``, mapped back as
-    ``pre * g``; named ``prefix`` (raw) and ``prefix+<view>``, in the order raw, square,
-    log, standard: power laws are what the reduction removed, so the log view comes after
-    the square view (roots of rational functions, ``1/sqrt(1 - v**2/c**2)``, are left
-    often)."""
+def _reduced_views(X, y, symbols, names, groups, prefix: str) -> list[View]:
+    """The views in ``names`` of ``y / prefactor`` over the inputs of ``groups`` (a
+    :class:`symnet._groups.Groups`), mapped back as ``prefactor * g``; named ``prefix``
+    (raw) and ``prefix+<view>``, in the order raw, square, log, standard: power laws are
+    what the reduction removed, so the log view comes after the square view (roots of
+    rational functions, ``1/sqrt(1 - v**2/c**2)``, are left often)."""
+    scale, U = groups.arrays(X)
+    pre, ins = groups.exprs(symbols)
     order = ("raw", "square", "log", "standard")
     out = []
-    for v in make_views(U, y_red, ins, sorted(check_views(names), key=order.index)):
+    for v in make_views(U, y / scale, ins, sorted(check_views(names), key=order.index)):
 
         def back(g, inner=v.back):
             return pre * inner(g)
@@ -113,12 +117,11 @@ def factor_views(
     names: Sequence[str],
     factors: dict,
 ) -> list[View]:
-    """The views in ``names`` of ``y / prod(x_i ** a_i)`` (``factors = {i: a_i}``, see
-    :func:`symnet._factors.power_factors`); formulas found there are multiplied back.
-    Named ``"factor"`` (raw) and ``"factor+<view>"``."""
-    scale = np.prod([X[:, i] ** float(a) for i, a in factors.items()], axis=0)
-    factor = sympy.Mul(*(symbols[i] ** sympy.Rational(a) for i, a in factors.items()))
-    return _reduced_views(X, y / scale, symbols, factor, names, "factor")
+    """The views in ``names`` of ``y / prod(x_i ** a_i)`` over all inputs (``factors =
+    {i: a_i}``, see :func:`symnet._factors.power_factors`); formulas found there are
+    multiplied back. Named ``"factor"`` (raw) and ``"factor+<view>"``."""
+    groups = Groups(dict(factors), [], list(range(X.shape[1])))
+    return _reduced_views(X, y, symbols, names, groups, "factor")
 
 
 def group_views(
@@ -132,6 +135,4 @@ def group_views(
     inputs that are not positive) of :func:`symnet._groups.scaling_groups`; a formula
     ``g`` found there maps back to ``prefactor * g(groups)``. Named ``"group"`` (raw) and
     ``"group+<view>"``."""
-    scale, U = groups.arrays(X)
-    pre, ins = groups.exprs(symbols)
-    return _reduced_views(U, y / scale, ins, pre, names, "group")
+    return _reduced_views(X, y, symbols, names, groups, "group")
