@@ -19,8 +19,8 @@ from symnet.datasets import (
     get_task,
     load_suite,
 )
-from symnet.datasets._chaotic import _systems
 from symnet.datasets._sampling import parse_sampler
+from symnet.systems import chaotic_systems
 
 CHAOTIC = load_suite("chaotic")
 SYSTEMS = list(
@@ -136,7 +136,7 @@ def test_chaotic_targets_are_time_derivatives() -> None:
     task = get_task("chaotic/Rossler_y")
     X, y = task.sample(seed=0)
     state = X["y"].to_numpy()[:101]
-    dt = _systems()["Rossler"].period / 10
+    dt = chaotic_systems()["Rossler"].period / 10
     step = np.diff(state)
     trapezoid = 0.5 * dt * (y[:100] + y[1:101])
     np.testing.assert_allclose(trapezoid, step, atol=0.2 * np.max(np.abs(step)))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import difflib
 import functools
 
-from symnet.datasets._chaotic import chaotic_tasks
+from symnet.datasets._dynamics import system_tasks
 from symnet.datasets._feynman import load_equation_file
 from symnet.datasets._nguyen import nguyen_tasks
 from symnet.datasets._srsd import srsd_tasks
-from symnet.datasets._strogatz import strogatz_tasks
 from symnet.datasets._task import Task
+from symnet.systems import chaotic_systems, strogatz_systems
 
 __all__ = ["ALL_SUITES", "EXTRA_SUITES", "SUITES", "get_task", "load_suite"]
 
@@ -44,9 +44,9 @@ def _suite(suite: str) -> tuple[Task, ...]:
     if suite == "nguyen":
         return nguyen_tasks()
     if suite == "strogatz":
-        return strogatz_tasks()
+        return system_tasks("strogatz", strogatz_systems().values())
     if suite == "chaotic":
-        return chaotic_tasks()
+        return system_tasks("chaotic", chaotic_systems().values())
     group = suite.removeprefix("srsd_").removesuffix("_dummy")
     return srsd_tasks(group, dummy=suite.endswith("_dummy"))
 

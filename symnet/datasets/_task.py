@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-import zlib
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import sympy
 
 from symnet.datasets._noise import add_noise, check_gamma
-from symnet.datasets._parse import compile_formula, parse_formula
 from symnet.datasets._sampling import Sampler
+from symnet.systems import compile_formula, make_rng, parse_formula
 
-__all__ = ["Task", "extrapolation_box", "make_rng"]
+__all__ = ["StateSource", "Task", "extrapolation_box"]
 
 #: Relative widening of the upper end of each range when ``extrapolate=True``.
 EXTRAPOLATION_FACTOR = 0.5
@@ -29,16 +29,20 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
-def make_rng(key: str, seed: int, stream: int, extrapolate: bool) -> np.random.Generator:
-    """A generator seeded by ``seed`` and a stable hash of ``key``.
+class StateSource(Protocol):
+    """Where a task's input rows come from when they are not drawn independently.
 
-    The seed sequence is ``[seed, crc32(key), stream, extrapolate]``: stable across
-    processes and Python versions (unlike ``hash``), and the inputs (stream 0) and the
-    noise (stream 1) come from independent streams, so the inputs do not depend on the
-    noise level.
+    A :class:`symnet.systems.System` is one: its :meth:`~symnet.systems.System.sample`
+    returns states along simulated trajectories.
     """
-    entropy = [int(seed), zlib.crc32(key.encode("utf-8")), int(stream), int(extrapolate)]
-    return np.random.default_rng(entropy)
+
+    def sample(self, n: int, *, seed: int, extrapolate: bool) -> np.ndarray:
+        """``n`` input rows of shape ``(n, d)``, a pure function of the arguments.
+
+        ``d`` is the task's variable count; ``extrapolate`` asks for the design that
+        leaves the default region.
+        """
+        ...
 
 
 def extrapolation_box(
@@ -85,6 +89,11 @@ class Task:
         n_default: the sample count used when ``sample`` gets ``n=None``.
         samplers: optional per-variable :class:`Sampler` (log-uniform, integer, signed
             draws, as in SRSD). Empty (the default): :math:`x_j \\sim U[l_j, h_j]`.
+        source: optional :class:`StateSource` of the input rows, supplied by the suite
+            that built the task: for Strogatz and chaotic tasks, the
+            :class:`symnet.systems.System` of which :math:`f` is a right-hand side; its
+            simulated states are the inputs. ``None`` (the default): the inputs are
+            drawn from ``samplers`` or the ranges.
     """
 
     name: str
@@ -94,8 +103,16 @@ class Task:
     ranges: tuple[tuple[float, float], ...]
     n_default: int
     samplers: tuple[Sampler, ...] = ()
+    source: StateSource | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.source is not None and not callable(getattr(self.source, "sample", None)):
+            raise ValueError(
+                f"task {self.name!r}: source must have a sample(n, *, seed, extrapolate) "
+                f"method, got {self.source!r}"
+            )
+        if self.source is not None and self.samplers:
+            raise ValueError(f"task {self.name!r}: give samplers or a source, not both")
         if len(self.ranges) != len(self.variables):
             raise ValueError(
                 f"task {self.name!r}: {len(self.variables)} variables but "
@@ -188,6 +205,20 @@ class Task:
             f"batches (extrapolate={extrapolate})"
         )
 
+    def _source_inputs(
+        self, source: StateSource, count: int, seed: int, extrapolate: bool
+    ) -> np.ndarray:
+        """``count`` rows from :attr:`source`, checked for their shape."""
+        states = np.asarray(
+            source.sample(count, seed=seed, extrapolate=extrapolate), dtype=np.float64
+        )
+        if states.shape != (count, len(self.variables)):
+            raise ValueError(
+                f"task {self.name!r}: the source gave shape {states.shape}, expected "
+                f"{(count, len(self.variables))}"
+            )
+        return states
+
     def sample(
         self,
         n: int | None = None,
@@ -199,24 +230,27 @@ class Task:
         """Draw a data set :math:`(X, y)` with :math:`y_i = f(x_i) + \\varepsilon_i`.
 
         Feynman, bonus and Nguyen tasks draw :math:`x_{ij} \\sim U[l_j, h_j]` i.i.d.
-        Strogatz and chaotic tasks integrate the whole system along simulated
-        trajectories and return the visited states (see :mod:`symnet.datasets._strogatz`
-        and :mod:`symnet.datasets._chaotic`). Tasks with :attr:`samplers` (SRSD) draw
+        Tasks with a :attr:`source` take their inputs from it: Strogatz and chaotic
+        tasks integrate the whole system along simulated trajectories and return the
+        visited states (see :func:`symnet.systems.strogatz_systems` and
+        :func:`symnet.systems.chaotic_systems`). Tasks with :attr:`samplers` (SRSD) draw
         each column from its sampler and redraw rows where the target is not a valid
         float32 (see :meth:`_sampler_inputs`). The noise
         :math:`\\varepsilon` is :func:`add_noise` with :math:`\\gamma` = ``noise``.
 
         The result depends only on ``(name, n, noise, seed, extrapolate)``: the
-        generators are seeded from ``seed`` and ``zlib.crc32`` of the task name, and the
-        inputs are drawn from a stream independent of the noise, so ``X`` does not change
-        with ``noise``.
+        generators are seeded from ``seed`` and ``zlib.crc32`` of the task name (of the
+        system's key for the simulated inputs of a :attr:`source`, which the tasks of one
+        system share), and the inputs are drawn from a stream independent of the noise,
+        so ``X`` does not change with ``noise``.
 
         Args:
             n: number of rows, ``>= 1``; ``None`` means :attr:`n_default`.
             noise: relative noise level :math:`\\gamma \\ge 0` (see :data:`NOISE_LEVELS`).
             seed: non-negative integer seed.
             extrapolate: sample the wider box :math:`[l, h + \\tfrac12(h - l)]` (for
-                Strogatz: draw the initial conditions from it). Points of the wider box
+                Strogatz: draw the initial conditions from it; chaotic tasks start from
+                a box 1.5 times the attractor's and keep the transient). Points of the wider box
                 where :math:`f` is undefined are rejected and redrawn: often for
                 ``feynman/I.26.2``, :math:`\\arcsin(n \\sin\\theta_2)` with :math:`n > 1`,
                 and rarely for ``bonus/test_4`` and ``bonus/test_7``, whose square-root
@@ -229,21 +263,15 @@ class Task:
         Raises:
             ValueError: for a bad ``n``, ``noise`` or ``seed``, or if the formula is not
                 finite on the drawn inputs.
-            RuntimeError: for a Strogatz task, if no finite trajectory is found in 100
-                initial conditions.
+            RuntimeError: for a Strogatz or chaotic task, if no trajectory is accepted
+                in 100 initial conditions.
         """
         count = self.n_default if n is None else _check_count(n)
         gamma = check_gamma(noise, "noise")
         seed = _check_seed(seed)
         extrapolate = bool(extrapolate)
-        if self.suite == "strogatz":
-            from symnet.datasets._strogatz import simulate
-
-            states = simulate(self, count, seed=seed, extrapolate=extrapolate)
-        elif self.suite == "chaotic":
-            from symnet.datasets._chaotic import simulate as simulate_chaotic
-
-            states = simulate_chaotic(self, count, seed=seed, extrapolate=extrapolate)
+        if self.source is not None:
+            states = self._source_inputs(self.source, count, seed, extrapolate)
         elif self.samplers:
             states = self._sampler_inputs(count, seed, extrapolate)
         else:

@@ -1,10 +1,11 @@
-"""Parse benchmark formulas into sympy and compile them to float64 numpy callables.
+"""Parse formulas into sympy and compile them to float64 numpy callables.
 
-A formula is a string over the task's variable names. Every variable becomes
-``sympy.Symbol(name, real=True)``; names that shadow sympy objects (``gamma``, ``beta``,
-``I``, ``E_n``, ``S`` ...) are safe because they are passed in the parser's local
-dictionary. A variable named after a Python keyword (e.g. ``lambda``) is renamed to a
-placeholder in the string before parsing and mapped back to a symbol with its true name.
+A formula (a benchmark target or the right-hand side of a :class:`System`) is a string
+over a list of variable names. Every variable becomes ``sympy.Symbol(name, real=True)``;
+names that shadow sympy objects (``gamma``, ``beta``, ``I``, ``E_n``, ``S`` ...) are safe
+because they are passed in the parser's local dictionary. A variable named after a Python
+keyword (e.g. ``lambda``) is renamed to a placeholder in the string before parsing and
+mapped back to a symbol with its true name.
 The numpy-style names ``arcsin``, ``arccos``, ``arctan`` and ``ln`` mean
 :math:`\\sin^{-1}`, :math:`\\cos^{-1}`, :math:`\\tan^{-1}` and the natural logarithm, and
 ``pi`` is the constant :math:`\\pi`.
