@@ -15,10 +15,18 @@ import jax
 import numpy as np
 from flax import nnx
 
-__all__ = ["Captured", "capture", "get_submodule"]
+__all__ = [
+    "Captured",
+    "capture",
+    "get_child",
+    "get_submodule",
+    "parent_and_key",
+    "resolve_path",
+    "set_child",
+]
 
 
-def _path(model: nnx.Module, path) -> tuple:
+def resolve_path(model: nnx.Module, path) -> tuple:
     """Resolves a dotted path (``"edge.layers.0"``), a tuple path, or a bare attribute name
     anywhere in the model (it must then be unique)."""
     if isinstance(path, tuple):
@@ -37,18 +45,21 @@ def _path(model: nnx.Module, path) -> tuple:
     return parts
 
 
-def _parent_and_key(model, parts):
+def parent_and_key(model, parts: tuple):
+    """The object holding the last step of the tuple path ``parts``, and that step."""
     parent = model
     for p in parts[:-1]:
-        parent = parent[p] if isinstance(p, int) else getattr(parent, p)
+        parent = get_child(parent, p)
     return parent, parts[-1]
 
 
-def _get(parent, key):
+def get_child(parent, key):
+    """``parent[key]`` for an int key (a list index), else ``getattr(parent, key)``."""
     return parent[key] if isinstance(key, int) else getattr(parent, key)
 
 
-def _set(parent, key, value):
+def set_child(parent, key, value) -> None:
+    """Sets ``parent[key]`` for an int key (a list index), else ``setattr(parent, key, ...)``."""
     if isinstance(key, int):
         parent[key] = value
     else:
@@ -57,10 +68,10 @@ def _set(parent, key, value):
 
 def get_submodule(model: nnx.Module, path) -> nnx.Module:
     """The submodule of ``model`` at ``path`` (dotted string, tuple or unique name)."""
-    parts = _path(model, path)
+    parts = resolve_path(model, path)
     try:
-        parent, key = _parent_and_key(model, parts)
-        sub = _get(parent, key)
+        parent, key = parent_and_key(model, parts)
+        sub = get_child(parent, key)
     except (AttributeError, IndexError, KeyError, TypeError):
         names = [".".join(map(str, p)) for p, _ in nnx.iter_modules(model) if p]
         raise ValueError(
@@ -74,13 +85,13 @@ def get_submodule(model: nnx.Module, path) -> nnx.Module:
 
 @contextlib.contextmanager
 def _swapped(model, parts, wrapper_factory):
-    parent, key = _parent_and_key(model, parts)
-    original = _get(parent, key)
-    _set(parent, key, wrapper_factory(original))
+    parent, key = parent_and_key(model, parts)
+    original = get_child(parent, key)
+    set_child(parent, key, wrapper_factory(original))
     try:
         yield original
     finally:
-        _set(parent, key, original)
+        set_child(parent, key, original)
 
 
 class _Recorder(nnx.Module, pytree=False):
@@ -139,7 +150,7 @@ def capture(model: nnx.Module, path, *args, **kwargs) -> Captured:
     """
     if not isinstance(model, nnx.Module):
         raise ValueError(f"`model` must be a Flax NNX module, got {type(model).__name__}.")
-    parts = _path(model, path)
+    parts = resolve_path(model, path)
     get_submodule(model, parts)  # a readable error before anything is swapped
     log: list = []
     with _swapped(model, parts, lambda inner: _Recorder(inner, log)):

@@ -11,16 +11,19 @@ fidelity is measured on yet another fresh sample (:class:`~symnet.distill.Fideli
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import clone
 
-from symnet._estimator import SymbolicRegressor, _seed
+from symnet._estimator import SymbolicRegressor
+from symnet._seeding import seed_from
 from symnet.distill._active import disagreement, most_disagreeing
 from symnet.distill._fidelity import Fidelity, agreement
-from symnet.distill._sampling import make_source, uniform, widen_box
+from symnet.distill._sampling import PointSource, make_source, uniform, widen_box
 from symnet.distill._teacher import as_numpy_teacher, query
 
 __all__ = ["distill"]
@@ -48,6 +51,200 @@ def _budget(n_queries: int, rounds: int) -> list[int]:
         return [n_queries]
     first = max(3, n_queries // 2)
     return [first, *_split(n_queries - first, rounds - 1)]
+
+
+def _check_settings(n_queries, rounds, pool_factor, n_eval, widen) -> tuple[int, ...]:
+    """``(n_queries, rounds, pool_factor, n_eval)`` as checked ints; ``widen`` checked too."""
+    counts = (
+        _check_int(n_queries, "n_queries", 3),
+        _check_int(rounds, "rounds", 1),
+        _check_int(pool_factor, "pool_factor", 1),
+        _check_int(n_eval, "n_eval", 3),
+    )
+    if not (isinstance(widen, numbers.Real) and widen >= 0):
+        raise ValueError(f"`widen` must be a non-negative number, got {widen!r}.")
+    return counts
+
+
+def _base_regressor(regressor, regressor_kwargs: dict) -> SymbolicRegressor:
+    """The unfitted regressor every round clones: ``regressor`` (or the default) with
+    ``regressor_kwargs`` applied."""
+    if regressor is not None and not isinstance(regressor, SymbolicRegressor):
+        raise ValueError(
+            f"`regressor` must be a SymbolicRegressor, got {type(regressor).__name__}."
+        )
+    base = clone(regressor) if regressor is not None else SymbolicRegressor()
+    base.set_params(**regressor_kwargs)  # unknown settings raise ValueError here
+    return base
+
+
+@dataclasses.dataclass
+class _Teacher:
+    """The teacher as a checked NumPy function (see :func:`query`) that counts the points
+    it is evaluated at; ``n_out`` is fixed by its first answer."""
+
+    fn: Callable[[np.ndarray], np.ndarray]
+    n_out: int | None = None
+    calls: int = 0
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        Y = query(self.fn, X, self.n_out)
+        self.n_out = Y.shape[1]
+        self.calls += len(X)
+        return Y
+
+
+@dataclasses.dataclass
+class _SpareRows:
+    """Fresh points from the given rows not used yet; rows of ``X`` jittered (``jitter``)
+    once too few are left."""
+
+    spare: np.ndarray
+    jitter: PointSource
+    rng: np.random.Generator
+
+    def __call__(self, n: int) -> np.ndarray:
+        if len(self.spare) >= n:
+            out, self.spare = self.spare[:n], self.spare[n:]
+            return out
+        return self.jitter.draw(n, self.rng)
+
+
+def _first_points(source: PointSource, n_queries: int, rounds: int, rng: np.random.Generator):
+    """The first round's points, the queries per round, and ``fresh(n)`` drawing points
+    disjoint from them (for selection and the fidelity report).
+
+    With ``X``, the first round labels a random subset of its rows and ``fresh`` hands out
+    the others; when ``X`` has fewer rows than the first round's budget, the rest of the
+    queries goes to the active rounds.
+    """
+    budget = _budget(n_queries, rounds)
+    if source.X is None:
+        return source.draw(budget[0], rng), budget, lambda n: source.draw(n, rng)
+    order = rng.permutation(source.X.shape[0])
+    X0 = source.X[order[: budget[0]]]
+    spare = source.X[order[budget[0] :]]
+    if len(X0) < budget[0] and rounds > 1:  # fewer rows than planned: rest goes active
+        budget = [len(X0), *_split(n_queries - len(X0), rounds - 1)]
+    jitter = dataclasses.replace(source, box=None, sampler=None)
+    return X0, budget, _SpareRows(spare, jitter, rng)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What the rounds of one distillation share: the teacher, where to query it, the
+    regressor to clone, and the random generator of all sampling and seeds."""
+
+    teacher: _Teacher
+    source: PointSource
+    base: SymbolicRegressor
+    variable_names: list | None
+    rng: np.random.Generator
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> SymbolicRegressor:
+        """A clone of the base regressor, seeded from ``rng``, fitted to ``(X, Y)``."""
+        est = clone(self.base).set_params(random_state=int(self.rng.integers(2**31 - 1)))
+        y = Y[:, 0] if self.teacher.n_out == 1 else Y
+        return est.fit(X, y, variable_names=self.variable_names)
+
+    def predict(self, est: SymbolicRegressor, X: np.ndarray) -> np.ndarray:
+        """``est``'s predictions as float64, shape (n, n_out)."""
+        return np.asarray(est.predict(X), np.float64).reshape(len(X), self.teacher.n_out)
+
+    def labelled(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, teacher(X))``."""
+        return X, self.teacher(X)
+
+    def active_queries(self, est: SymbolicRegressor, n: int, pool_factor: int):
+        """One round of active querying: of a fresh pool of ``pool_factor * n`` candidates
+        labelled by the teacher, the ``n`` where ``est`` disagrees most, with their labels;
+        None when ``est`` agrees with the teacher on the whole pool."""
+        pool = self.source.draw(pool_factor * n, self.rng)
+        T_pool = self.teacher(pool)
+        F_pool = self.predict(est, pool)
+        if disagreement(T_pool, F_pool).max() <= AGREES:
+            return None
+        pick = most_disagreeing(T_pool, F_pool, n)
+        return pool[pick], T_pool[pick]
+
+
+def _start(
+    teacher, X, domain, sampler, variable_names, regressor, regressor_kwargs, random_state
+) -> _Run:
+    """Checks the regressor settings, then the teacher, then the ways of querying it."""
+    base = _base_regressor(regressor, regressor_kwargs)
+    if variable_names is None and hasattr(X, "columns"):
+        variable_names = [str(c) for c in X.columns]
+    fn = as_numpy_teacher(teacher)
+    source = make_source(X, domain, sampler)
+    rng = np.random.default_rng(seed_from(random_state))
+    return _Run(_Teacher(fn), source, base, variable_names, rng)
+
+
+def _samples(run: _Run, n_queries: int, rounds: int, n_eval: int):
+    """The queries per round, and three disjoint labelled samples ``(X, teacher(X))``: the
+    first round's, the selection sample, and the ``n_eval`` points of the fidelity report."""
+    X0, budget, fresh = _first_points(run.source, n_queries, rounds, run.rng)
+    first = run.labelled(X0)
+    selection = run.labelled(fresh(min(N_SELECT, n_eval)))
+    return budget, first, selection, run.labelled(fresh(n_eval))
+
+
+class _Rounds(NamedTuple):
+    """Outcome of the rounds: the ``best`` fit, its (0-based) round, the points added in
+    each round run (``queries``), and the number of rounds run."""
+
+    best: SymbolicRegressor
+    best_round: int
+    queries: list[np.ndarray]
+    n_run: int
+
+
+def _fit_rounds(run: _Run, first, selection, budget: list[int], pool_factor: int) -> _Rounds:
+    """Fits the first round's points, then, round by round, adds the active queries
+    (``budget[r]`` of them in round ``r``) and fits again. The best fit has the best
+    worst-output R^2 on ``selection``; ties go to the later round, which saw more data."""
+    (X_fit, Y_fit), (X_sel, Y_sel) = first, selection
+    queries = [X_fit]
+    best, best_r2, best_round = None, -np.inf, 0
+    for r, n_next in enumerate([*budget[1:], 0]):
+        est = run.fit(X_fit, Y_fit)
+        r2 = min(agreement(Y_sel, run.predict(est, X_sel))[0])
+        if r2 >= best_r2:
+            best, best_r2, best_round = est, r2, r
+        added = run.active_queries(est, n_next, pool_factor) if n_next else None
+        if added is None:
+            break
+        queries.append(added[0])
+        X_fit, Y_fit = np.vstack([X_fit, added[0]]), np.vstack([Y_fit, added[1]])
+    return _Rounds(best, best_round, queries, r + 1)
+
+
+def _report(run: _Run, rounds: _Rounds, evaluation, widen: float) -> SymbolicRegressor:
+    """The best fit, with ``queries_`` and its ``fidelity_`` measured on ``evaluation`` and,
+    with a box, on fresh points of the widened box (counted in ``n_teacher_calls`` too)."""
+    best, (X_eval, Y_eval) = rounds.best, evaluation
+    r2, max_err = agreement(Y_eval, run.predict(best, X_eval))
+    r2_wide = max_err_wide = None
+    if run.source.box is not None:
+        X_wide = uniform(widen_box(run.source.box, float(widen)), len(X_eval), run.rng)
+        r2_wide, max_err_wide = agreement(run.teacher(X_wide), run.predict(best, X_wide))
+    n_out = run.teacher.n_out
+    best.fidelity_ = Fidelity(
+        formulas=tuple(best.sympy(output=None if n_out == 1 else k) for k in range(n_out)),
+        r2=r2,
+        max_abs_error=max_err,
+        r2_wide=r2_wide,
+        max_abs_error_wide=max_err_wide,
+        widen=float(widen),
+        n_eval=len(X_eval),
+        n_queries=sum(len(q) for q in rounds.queries[: rounds.best_round + 1]),
+        n_teacher_calls=run.teacher.calls,
+        rounds=rounds.n_run,
+        best_round=rounds.best_round,
+    )
+    best.queries_ = rounds.queries
+    return best
 
 
 def distill(
@@ -120,102 +317,12 @@ def distill(
       >>> model.fidelity_.r2[0] > 0.9999
       True
     """
-    n_queries = _check_int(n_queries, "n_queries", 3)
-    rounds = _check_int(rounds, "rounds", 1)
-    pool_factor = _check_int(pool_factor, "pool_factor", 1)
-    n_eval = _check_int(n_eval, "n_eval", 3)
-    if not (isinstance(widen, numbers.Real) and widen >= 0):
-        raise ValueError(f"`widen` must be a non-negative number, got {widen!r}.")
-    if regressor is not None and not isinstance(regressor, SymbolicRegressor):
-        raise ValueError(
-            f"`regressor` must be a SymbolicRegressor, got {type(regressor).__name__}."
-        )
-    base = clone(regressor) if regressor is not None else SymbolicRegressor()
-    base.set_params(**regressor_kwargs)  # unknown settings raise ValueError here
-    if variable_names is None and hasattr(X, "columns"):
-        variable_names = [str(c) for c in X.columns]
-    fn = as_numpy_teacher(teacher)
-    source = make_source(X, domain, sampler)
-    rng = np.random.default_rng(_seed(random_state))
-
-    # -- first round's points, then disjoint fresh samples for selection and the report ---
-    budget = _budget(n_queries, rounds)
-    if source.X is not None:
-        order = rng.permutation(source.X.shape[0])
-        X0 = source.X[order[: budget[0]]]
-        spare = source.X[order[budget[0] :]]
-        if len(X0) < budget[0] and rounds > 1:  # fewer rows than planned: rest goes active
-            budget = [len(X0), *_split(n_queries - len(X0), rounds - 1)]
-        jitter = type(source)(source.X, None, None, source.n_features)
-
-        def fresh(n):
-            nonlocal spare
-            if len(spare) >= n:
-                out, spare = spare[:n], spare[n:]
-                return out
-            return jitter.draw(n, rng)
-    else:
-        X0 = source.draw(budget[0], rng)
-
-        def fresh(n):
-            return source.draw(n, rng)
-
-    Y = query(fn, X0)
-    n_out = Y.shape[1]
-    X_sel = fresh(min(N_SELECT, n_eval))
-    Y_sel = query(fn, X_sel, n_out)
-    X_eval = fresh(n_eval)
-    Y_eval = query(fn, X_eval, n_out)
-    calls = len(X0) + len(X_sel) + len(X_eval)
-
-    def fit(Xf, Yf):
-        est = clone(base).set_params(random_state=int(rng.integers(2**31 - 1)))
-        return est.fit(Xf, Yf[:, 0] if n_out == 1 else Yf, variable_names=variable_names)
-
-    def predict(est, Xp):
-        return np.asarray(est.predict(Xp), np.float64).reshape(len(Xp), n_out)
-
-    queries = [X0]
-    X_fit, Y_fit = X0, Y
-    best, best_r2, best_round, done = None, -np.inf, 0, 0
-    for r in range(rounds):
-        est = fit(X_fit, Y_fit)
-        done += 1
-        r2 = min(agreement(Y_sel, predict(est, X_sel))[0])
-        if r2 >= best_r2:  # ties go to the later round (more data)
-            best, best_r2, best_round = est, r2, r
-        if r == rounds - 1 or budget[r + 1] == 0:
-            break
-        pool = source.draw(pool_factor * budget[r + 1], rng)
-        T_pool = query(fn, pool, n_out)
-        calls += len(pool)
-        F_pool = predict(est, pool)
-        if disagreement(T_pool, F_pool).max() <= AGREES:
-            break
-        pick = most_disagreeing(T_pool, F_pool, budget[r + 1])
-        queries.append(pool[pick])
-        X_fit = np.vstack([X_fit, pool[pick]])
-        Y_fit = np.vstack([Y_fit, T_pool[pick]])
-
-    r2, max_err = agreement(Y_eval, predict(best, X_eval))
-    r2_wide = max_err_wide = None
-    if source.box is not None:
-        X_wide = uniform(widen_box(source.box, float(widen)), n_eval, rng)
-        r2_wide, max_err_wide = agreement(query(fn, X_wide, n_out), predict(best, X_wide))
-        calls += n_eval
-    formulas = tuple(best.sympy(output=None if n_out == 1 else k) for k in range(n_out))
-    best.fidelity_ = Fidelity(
-        formulas=formulas,
-        r2=r2,
-        max_abs_error=max_err,
-        r2_wide=r2_wide,
-        max_abs_error_wide=max_err_wide,
-        widen=float(widen),
-        n_eval=n_eval,
-        n_queries=sum(len(q) for q in queries[: best_round + 1]),
-        n_teacher_calls=calls,
-        rounds=done,
-        best_round=best_round,
+    n_queries, rounds, pool_factor, n_eval = _check_settings(
+        n_queries, rounds, pool_factor, n_eval, widen
     )
-    best.queries_ = queries
-    return best
+    run = _start(
+        teacher, X, domain, sampler, variable_names, regressor, regressor_kwargs, random_state
+    )
+    budget, first, selection, evaluation = _samples(run, n_queries, rounds, n_eval)
+    rounds_run = _fit_rounds(run, first, selection, budget, pool_factor)
+    return _report(run, rounds_run, evaluation, widen)

@@ -23,7 +23,7 @@ import numpy as np
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
-from symnet.distill._capture import _parent_and_key, _path, _set, get_submodule
+from symnet.distill._capture import get_submodule, parent_and_key, resolve_path, set_child
 
 __all__ = ["InPlaceFit", "put_back", "refit_in_place"]
 
@@ -56,15 +56,82 @@ def put_back(model: nnx.Module, path, module: nnx.Module) -> nnx.Module:
         raise ValueError(f"`module` must be a Flax NNX module, got {type(module).__name__}.")
     out = nnx.clone(model)
     get_submodule(out, path)  # a clear error when the path names no submodule
-    parent, key = _parent_and_key(out, _path(out, path))
-    _set(parent, key, module)
+    parent, key = parent_and_key(out, resolve_path(out, path))
+    set_child(parent, key, module)
     return out
 
 
-def _as(tree, dtype_of):
+def _float64(tree):
+    """``tree`` with its floating-point leaves as float64 (call under ``jax.enable_x64``)."""
     return jax.tree.map(
-        lambda v: v.astype(dtype_of(v)) if jnp.issubdtype(v.dtype, jnp.floating) else v, tree
+        lambda v: v.astype(jnp.float64) if jnp.issubdtype(v.dtype, jnp.floating) else v, tree
     )
+
+
+def _float64_args(args: tuple) -> tuple:
+    """The model's inputs as JAX arrays, floating ones as float64 (under ``enable_x64``)."""
+    return tuple(
+        jnp.asarray(a, jnp.float64)
+        if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)
+        else jnp.asarray(a)
+        for a in args
+    )
+
+
+def _count_params(params: nnx.State, max_params: int) -> int:
+    """The number of parameters selected, checked to be between 1 and ``max_params``."""
+    n_params = int(sum(np.size(v) for v in jax.tree.leaves(params)))
+    if n_params == 0:
+        raise ValueError("`trainable` selects no parameters of `model`.")
+    if n_params > max_params:
+        raise ValueError(
+            f"`trainable` selects {n_params} parameters, more than `max_params`={max_params} "
+            "(the least-squares Jacobian is dense); choose fewer with an NNX filter."
+        )
+    return n_params
+
+
+def _residual_and_jacobian(model_of, args: tuple, targets: jax.Array):
+    """NumPy functions ``fun(f)``, ``jac(f)`` of the flat parameters ``f``: the residuals
+    ``model_of(f)(*args) - targets`` (flattened) and their Jacobian, both compiled. A
+    non-finite residual reads as 1e3, a non-finite Jacobian entry as 0, so that the solver
+    backs off instead of failing."""
+
+    def residual(f):
+        out = model_of(f)(*args)
+        if out.shape != targets.shape:
+            raise ValueError(
+                f"`targets` must have the model's output shape {tuple(out.shape)}, got "
+                f"{tuple(targets.shape)}."
+            )
+        return (out - targets).ravel()
+
+    res_fn, jac_fn = jax.jit(residual), jax.jit(jax.jacfwd(residual))
+
+    def fun(f):
+        r = np.asarray(res_fn(jnp.asarray(f)))
+        return np.where(np.isfinite(r), r, 1e3)
+
+    def jac(f):
+        J = np.asarray(jac_fn(jnp.asarray(f)))
+        return np.where(np.isfinite(J), J, 0.0)
+
+    return fun, jac
+
+
+def _least_squares(fun, jac, x0: np.ndarray, max_nfev: int) -> tuple[np.ndarray, float, float]:
+    """SciPy's trust-region least squares from ``x0``, Jacobian-scaled.
+
+    Returns:
+      ``(x, mse_before, mse)``: the solution, or ``x0`` when the solution does not lower
+      the loss, and the mean squared residual at ``x0`` and at ``x``.
+    """
+    from scipy.optimize import least_squares
+
+    r0 = fun(x0)
+    sol = least_squares(fun, x0, jac=jac, x_scale="jac", max_nfev=max_nfev)
+    best = sol.x if 2 * sol.cost <= float(r0 @ r0) else x0
+    return best, float(np.mean(r0**2)), float(np.mean(fun(best) ** 2))
 
 
 def refit_in_place(
@@ -97,54 +164,15 @@ def refit_in_place(
         raise ValueError("`targets` must be finite (no NaN or inf).")
     graphdef, params, rest = nnx.split(nnx.clone(model), trainable, ...)
     dtypes = jax.tree.map(lambda v: v.dtype, params)
-    n_params = int(sum(np.size(v) for v in jax.tree.leaves(params)))
-    if n_params == 0:
-        raise ValueError("`trainable` selects no parameters of `model`.")
-    if n_params > max_params:
-        raise ValueError(
-            f"`trainable` selects {n_params} parameters, more than `max_params`={max_params} "
-            "(the least-squares Jacobian is dense); choose fewer with an NNX filter."
-        )
+    n_params = _count_params(params, max_params)
     with jax.enable_x64(True):
-        p64 = _as(params, lambda v: jnp.float64)
-        rest64 = _as(rest, lambda v: jnp.float64)
-        a64 = tuple(
-            jnp.asarray(a, jnp.float64)
-            if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)
-            else jnp.asarray(a)
-            for a in args
+        flat, unravel = ravel_pytree(_float64(params))
+        rest64 = _float64(rest)
+        fun, jac = _residual_and_jacobian(
+            lambda f: nnx.merge(graphdef, unravel(f), rest64), _float64_args(args), jnp.asarray(t)
         )
-        flat, unravel = ravel_pytree(p64)
-        t64 = jnp.asarray(t)
-
-        def residual(f):
-            out = nnx.merge(graphdef, unravel(f), rest64)(*a64)
-            if out.shape != t64.shape:
-                raise ValueError(
-                    f"`targets` must have the model's output shape {tuple(out.shape)}, got "
-                    f"{tuple(t64.shape)}."
-                )
-            return (out - t64).ravel()
-
-        res_fn, jac_fn = jax.jit(residual), jax.jit(jax.jacfwd(residual))
-
-        def fun(f):
-            r = np.asarray(res_fn(jnp.asarray(f)))
-            return np.where(np.isfinite(r), r, 1e3)
-
-        def jac(f):
-            J = np.asarray(jac_fn(jnp.asarray(f)))
-            return np.where(np.isfinite(J), J, 0.0)
-
-        from scipy.optimize import least_squares
-
         x0 = np.asarray(flat, np.float64)
-        r0 = fun(x0)
-        sol = least_squares(
-            fun, x0, jac=jac, x_scale="jac", max_nfev=max_nfev or 100 * (n_params + 1)
-        )
-        best = sol.x if 2 * sol.cost <= float(r0 @ r0) else x0
-        mse_before, mse = float(np.mean(r0**2)), float(np.mean(fun(best) ** 2))
+        best, mse_before, mse = _least_squares(fun, jac, x0, max_nfev or 100 * (n_params + 1))
         fitted = jax.tree.map(np.asarray, unravel(jnp.asarray(best)))
     fitted = jax.tree.map(lambda v, d: jnp.asarray(v.astype(d)), fitted, dtypes)
     return InPlaceFit(nnx.merge(graphdef, fitted, rest), mse_before, mse, n_params)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from symnet._validation import check_X
+from symnet.distill._arrays import float64_array
 
 __all__ = ["check_domain", "PointSource", "uniform", "widen_box"]
 
@@ -23,12 +24,9 @@ JITTER = 0.1
 
 def check_domain(domain, n_features: int | None = None) -> np.ndarray:
     """Validates ``domain``, a sequence of ``(lo, hi)`` per input; returns (d, 2) float64."""
-    try:
-        box = np.asarray(domain, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"`domain` must be a list of (lo, hi) pairs, one per input, got {domain!r}: {err}"
-        ) from None
+    box = float64_array(
+        domain, f"`domain` must be a list of (lo, hi) pairs, one per input, got {domain!r}"
+    )
     if box.ndim != 2 or box.shape[1] != 2 or box.shape[0] == 0:
         raise ValueError(
             f"`domain` must be a list of (lo, hi) pairs, one per input (shape (d, 2)), got "

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from symnet.distill._arrays import float64_array
+
 __all__ = ["as_numpy_teacher", "query"]
 
 
@@ -82,12 +84,7 @@ def query(fn: Callable[[np.ndarray], np.ndarray], X: np.ndarray, n_outputs: int 
         a different number of outputs than before, or non-finite values.
     """
     raw = fn(X)
-    try:
-        out = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"`teacher` must return a numeric array, got {type(raw).__name__}: {err}"
-        ) from None
+    out = float64_array(raw, f"`teacher` must return a numeric array, got {type(raw).__name__}")
     if out.ndim == 0 or out.shape[0] != X.shape[0]:
         raise ValueError(
             f"`teacher` must return one row per query point: asked for {X.shape[0]} rows, "

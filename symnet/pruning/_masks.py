@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from symnet.layers._base import MASK_SUFFIX
+from symnet.layers import MASK_SUFFIX
 
 __all__ = ["pairs", "apply_masks", "map_masks", "count_active", "magnitude_masks"]
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import difflib
 import functools
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from symnet.layers._base import Mask
-from symnet.layers._network import SymbolicNetwork
+from symnet.layers import Mask, SymbolicNetwork
 from symnet.pruning._masks import magnitude_masks
 from symnet.pruning._saliency import saliency_masks
-
-if TYPE_CHECKING:  # symnet._train imports symnet.pruning: import it lazily at run time.
-    from symnet._train import PopulationTrainer, TrainState
 
 __all__ = ["RULES", "dead_unit_masks", "prune_and_retrain"]
 
@@ -32,6 +28,38 @@ RULES = ("magnitude", "saliency")
 
 # A freeze step the int32 step counter never reaches.
 _NEVER = int(np.iinfo(np.int32).max)
+
+
+class StateLike(Protocol):
+    """What :func:`prune_and_retrain` uses of a population state (a ``symnet._train``
+    ``TrainState``): its parameters and masks, and a copy with some fields replaced."""
+
+    @property
+    def params(self) -> nnx.State: ...
+
+    @property
+    def masks(self) -> nnx.State: ...
+
+    def _replace(self, **fields): ...
+
+
+State = TypeVar("State", bound=StateLike)
+
+
+class TrainerLike(Protocol):
+    """What :func:`prune_and_retrain` uses of a population trainer (``symnet._train``'s
+    ``PopulationTrainer``): its architecture, its settings (``config``: a ``TrainConfig``
+    with ``learning_rate``, ``finetune_lr_scale``, ``domain_weight`` and ``schedule()``)
+    and its compiled ``run``.
+
+    symnet.pruning never imports ``symnet._train`` (which imports symnet.pruning): the
+    trainer passed in supplies everything, even its schedule class.
+    """
+
+    graphdef: nnx.GraphDef
+    config: Any
+
+    def run(self, state, x, y, schedule, n_steps: int, w=None): ...
 
 
 def dead_unit_masks(graphdef: nnx.GraphDef, params: nnx.State, masks: nnx.State) -> nnx.State:
@@ -95,9 +123,45 @@ def _pruner(graphdef: nnx.GraphDef, rule: str):
     return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None)))
 
 
+def _check_settings(rule: str, rounds: int, steps: int, threshold: float) -> None:
+    """Raises ValueError for an unknown ``rule`` or an out-of-range number."""
+    if rule not in RULES:
+        near = difflib.get_close_matches(str(rule), RULES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else "."
+        raise ValueError(f"`rule` must be one of {RULES}, got {rule!r}{hint}")
+    if not isinstance(rounds, int | np.integer) or rounds < 0:
+        raise ValueError(f"`rounds` must be an integer >= 0, got {rounds!r}.")
+    if not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"`steps` must be an integer >= 1, got {steps!r}.")
+    if not threshold >= 0:
+        raise ValueError(f"`threshold` must be >= 0, got {threshold!r}.")
+
+
+def _finetune_schedule(config, lr: float | None):
+    """The fine-tuning schedule, the same at every step: step size ``lr`` (default
+    ``learning_rate * finetune_lr_scale`` of ``config``), no sparsity penalty, no freeze,
+    the domain hinge at ``config.domain_weight``.
+
+    It has the class of ``config.schedule()`` (``symnet._train.Schedule``), so the trainer's
+    compiled program takes it without retracing, and without this module importing
+    ``symnet._train``.
+    """
+    lr = config.learning_rate * config.finetune_lr_scale if lr is None else lr
+    if not lr > 0:
+        raise ValueError(f"`lr` must be > 0, got {lr!r}.")
+    return type(config.schedule()).make(
+        warmup_end=0,
+        freeze_at=_NEVER,
+        sparsity=(0.0, 0.0, 0.0),
+        lr=(lr, lr, lr),
+        domain=(config.domain_weight,) * 3,
+        threshold=0.0,
+    )
+
+
 def prune_and_retrain(
-    trainer: PopulationTrainer,
-    state: TrainState,
+    trainer: TrainerLike,
+    state: State,
     x,
     y,
     *,
@@ -108,7 +172,7 @@ def prune_and_retrain(
     lr: float | None = None,
     w=None,
     drop_dead: bool = True,
-) -> TrainState:
+) -> State:
     """Prunes every member, then fine-tunes it without sparsity penalty, ``rounds`` times.
 
     Per round::
@@ -143,31 +207,8 @@ def prune_and_retrain(
     Returns:
       The state after the last fine-tuning round, same shapes as ``state``.
     """
-    if rule not in RULES:
-        near = difflib.get_close_matches(str(rule), RULES, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else "."
-        raise ValueError(f"`rule` must be one of {RULES}, got {rule!r}{hint}")
-    if not isinstance(rounds, int | np.integer) or rounds < 0:
-        raise ValueError(f"`rounds` must be an integer >= 0, got {rounds!r}.")
-    if not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"`steps` must be an integer >= 1, got {steps!r}.")
-    if not threshold >= 0:
-        raise ValueError(f"`threshold` must be >= 0, got {threshold!r}.")
-    from symnet._train import Schedule
-
-    cfg = trainer.config
-    lr = cfg.learning_rate * cfg.finetune_lr_scale if lr is None else lr
-    if not lr > 0:
-        raise ValueError(f"`lr` must be > 0, got {lr!r}.")
-
-    schedule = Schedule.make(
-        warmup_end=0,
-        freeze_at=_NEVER,
-        sparsity=(0.0, 0.0, 0.0),
-        lr=(lr, lr, lr),
-        domain=(cfg.domain_weight,) * 3,
-        threshold=0.0,
-    )
+    _check_settings(rule, rounds, steps, threshold)
+    schedule = _finetune_schedule(trainer.config, lr)
     xs = jnp.asarray(x, jnp.float32)
     ws = None if w is None else jnp.asarray(w, jnp.float32)
     prune = _pruner(trainer.graphdef, rule)
