@@ -8,6 +8,9 @@ from symnet import datasets as datasets
 from symnet import distill as distill
 from symnet import layers as layers
 from symnet import pruning as pruning
+from symnet import search as search
+from symnet import systems as systems
+from symnet._export import export_member as export_member
 from symnet._losses import l1 as l1
 from symnet._losses import smoothed_l_half as smoothed_l_half
 from symnet._losses import sparsity_penalty as sparsity_penalty
@@ -21,19 +24,20 @@ from symnet._refit import refit as refit
 from symnet._refit import round_constants as round_constants
 from symnet._scoring import is_symbolic_solution as is_symbolic_solution
 from symnet._scoring import r2_score as r2_score
-from symnet._search import SearchConfig as SearchConfig
-from symnet._search import discover as discover
-from symnet._search import export_member as export_member
-from symnet._select import Candidate as Candidate
-from symnet._select import pareto_front as pareto_front
-from symnet._select import select as select
 from symnet._train import PopulationTrainer as PopulationTrainer
 from symnet._train import Schedule as Schedule
 from symnet._train import TrainConfig as TrainConfig
 from symnet._train import TrainState as TrainState
 from symnet._train import init_population as init_population
+from symnet._version import version as _version
 from symnet.layers import SymbolicLayer as SymbolicLayer
 from symnet.layers import SymbolicNetwork as SymbolicNetwork
+from symnet.search import Candidate as Candidate
+from symnet.search import SearchConfig as SearchConfig
+from symnet.search import discover as discover
+from symnet.search import pareto_front as pareto_front
+from symnet.search import select as select
 
-__version__ = "0.1.0"
-from symnet._estimator import SymbolicRegressor as SymbolicRegressor  # noqa: E402
+from symnet._estimator import SymbolicRegressor as SymbolicRegressor  # isort: skip
+
+__version__ = _version()

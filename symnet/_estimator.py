@@ -1,7 +1,9 @@
-"""``SymbolicRegressor``: the scikit-learn front door over :func:`symnet.discover`.
+"""``SymbolicRegressor``: the scikit-learn front door over :mod:`symnet.search`.
 
-The estimator is a thin facade: ``__init__`` stores settings, ``fit`` validates, builds a
-:class:`~symnet.SearchConfig` and calls :func:`~symnet.discover` once per output, then keeps
+The estimator is a thin facade: ``__init__`` stores settings (their defaults are
+:data:`symnet.search.DEFAULT_CONFIG`'s), ``fit`` builds a :class:`~symnet.SearchConfig`,
+one validated :class:`~symnet.search.Data` per output and a
+:class:`~symnet.search.Budget`, runs :func:`~symnet.search.search` per output, then keeps
 the Pareto front of each output as a DataFrame (``equations_``). Its fitted state is plain
 data (sympy expressions, arrays, a DataFrame): it pickles.
 """
@@ -9,9 +11,9 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
-import time
 
 import jax
 import numpy as np
@@ -21,47 +23,63 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from symnet import _persist
-from symnet._refit import evaluate, parametrize
-from symnet._search import SearchConfig, discover
-from symnet._select import front_scores, pareto_front, select
-from symnet._train import TrainConfig
-from symnet._validation import check_X, check_X_y
+from symnet._export import jax_formula
+from symnet._refit import evaluate
+from symnet._seeding import seed_from
+from symnet._validation import check_names, check_X
+from symnet.search import (
+    DEFAULT_CONFIG,
+    Budget,
+    Data,
+    SearchConfig,
+    front_scores,
+    pareto_front,
+    search,
+    select,
+)
 
 __all__ = ["SymbolicRegressor"]
 
 SELECTION_RULES = ("accuracy", "best", "score")
 
 
-def _seed(random_state) -> int:
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy % (2**31))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    if isinstance(random_state, (int, np.integer)) and random_state >= 0:
-        return int(random_state)
-    raise ValueError(
-        f"`random_state` must be None, a non-negative int or a numpy RandomState/Generator, "
-        f"got {random_state!r}."
-    )
+#: The one set of defaults: the search's (``SearchConfig``), read here for ``__init__``.
+_DEFAULTS = DEFAULT_CONFIG
 
 
-def _feature_names(X, variable_names, n_features):
+def _feature_names(X, variable_names, n_features) -> list[str]:
+    """``variable_names``, else the DataFrame's columns, else ``x0, x1, ...``."""
     if variable_names is not None:
-        names = [str(v) for v in variable_names]
-    elif hasattr(X, "columns"):
-        names = [str(c) for c in X.columns]
-    else:
-        names = [f"x{i}" for i in range(n_features)]
-    if len(names) != n_features:
+        return check_names(variable_names, n_features, param="variable_names")
+    if hasattr(X, "columns"):
+        return check_names([str(c) for c in X.columns], n_features, param="variable_names")
+    return check_names(None, n_features)
+
+
+def _datasets(X, y, sample_weight, variable_names, key, config) -> tuple[list[Data], list]:
+    """One validated :class:`~symnet.search.Data` per column of ``y`` (over internal names
+    ``x0, x1, ...``, split with ``fold_in(key, k)``), and the user's variable names."""
+    if y is None:
         raise ValueError(
-            f"`variable_names` must hold {n_features} names, one per column of X, "
-            f"got {len(names)}."
+            "`y` is None: this estimator requires y to be passed, but the target y is None."
         )
-    if len(set(names)) != n_features or any(not n for n in names):
-        raise ValueError(f"`variable_names` must be distinct and non-empty, got {names}.")
-    return names
+    X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
+    y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    targets = [y_arr]
+    if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+        targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
+    datasets = [
+        Data.build(
+            X_arr,
+            t,
+            key=jax.random.fold_in(key, k),
+            sample_weight=sample_weight,
+            validation_fraction=config.validation_fraction,
+            loo_below=config.loo_below,
+        )
+        for k, t in enumerate(targets)
+    ]
+    return datasets, _feature_names(X, variable_names, datasets[0].X.shape[1])
 
 
 @contextlib.contextmanager
@@ -91,7 +109,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         them (each data view is searched with each architecture).
       rounds: passes over architectures x views with fresh initialisations; None (default)
         makes one pass without ``max_time`` and, with it, repeats passes while the budget
-        allows (keeping a quarter of it for simplification).
+        allows (keeping 15% of it for simplification: :class:`symnet.search.Budget`).
       width: units per primitive group.
       n_restarts: independent initialisations per sparsity strength.
       sparsity: sparsity-penalty strengths (a population axis).
@@ -101,7 +119,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       max_candidates: network structures exported and refit per output.
       validation_fraction: share of samples held out to choose among formulas.
       views: data views searched (raw; log: LIES log-space, for positive data; square:
-        y**2, for one-signed y; standard: standardised inputs), see :mod:`symnet._views`.
+        y**2, for one-signed y; standard: standardised inputs), see :mod:`symnet.search._views`.
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
       selection_tolerance: widens the "best" rule's window to formulas whose validation
         MSE / var(y) is at most this (e.g. a distilled network's own normalised error on
@@ -136,21 +154,21 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        preset: str | tuple[str, ...] = ("default", "rational"),
-        rounds: int | None = None,
-        width: int = 2,
-        n_restarts: int = 8,
-        sparsity: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2),
-        steps: int = 3000,
-        learning_rate: float = 1e-2,
-        batch_size: int | None = 256,
-        max_candidates: int = 10,
-        validation_fraction: float = 0.25,
-        views: tuple[str, ...] = ("raw", "log", "square"),
+        preset: str | tuple[str, ...] = _DEFAULTS.preset,
+        rounds: int | None = _DEFAULTS.rounds,
+        width: int = _DEFAULTS.width,
+        n_restarts: int = _DEFAULTS.n_restarts,
+        sparsity: tuple[float, ...] = _DEFAULTS.sparsity,
+        steps: int = _DEFAULTS.train.steps,
+        learning_rate: float = _DEFAULTS.train.learning_rate,
+        batch_size: int | None = _DEFAULTS.train.batch_size,
+        max_candidates: int = _DEFAULTS.max_candidates,
+        validation_fraction: float = _DEFAULTS.validation_fraction,
+        views: tuple[str, ...] = _DEFAULTS.views,
         model_selection: str = "best",
         selection_tolerance: float | None = None,
-        early_stop_condition: float | None = None,
-        oversample_worst: float = 0.0,
+        early_stop_condition: float | None = _DEFAULTS.early_stop_condition,
+        oversample_worst: float = _DEFAULTS.oversample_worst,
         warm_start: bool = False,
         max_time: float | None = None,
         random_state=None,
@@ -194,8 +212,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"`max_time` must be None or a positive number, got {self.max_time!r}."
             )
-        train = TrainConfig(
-            steps=self.steps, learning_rate=self.learning_rate, batch_size=self.batch_size
+        train = dataclasses.replace(
+            _DEFAULTS.train,
+            steps=self.steps,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
         )
         return SearchConfig(
             preset=self.preset if isinstance(self.preset, str) else tuple(self.preset),
@@ -229,56 +250,34 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         config = self._search_config()
         if run_dir is not None:
             _persist.check_new_run_dir(run_dir, resume=bool(self.warm_start))
-        seed = _seed(self.random_state)
-        deadline = None if self.max_time is None else time.monotonic() + float(self.max_time)
-        if y is None:
-            raise ValueError(
-                "`y` is None: this estimator requires y to be passed, but the target y is None."
-            )
-        X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
-        y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-        if y_arr.ndim == 2 and y_arr.shape[1] > 1:
-            targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
-        else:
-            targets = [y_arr]
-        checked = [check_X_y(X_arr, t, sample_weight) for t in targets]
-        n_features = checked[0][0].shape[1]
-        names = _feature_names(X, variable_names, n_features)
-        internal = [f"x{i}" for i in range(n_features)]
-        self._internal_symbols = [sympy.Symbol(n, real=True) for n in internal]
+        seed = seed_from(self.random_state)
+        budget = Budget.of(self.max_time)
+        key = jax.random.key(seed)
+        datasets, names = _datasets(X, y, sample_weight, variable_names, key, config)
+        self._internal_symbols = list(datasets[0].symbols)
         self._user_symbols = [sympy.Symbol(n, real=True) for n in names]
         fronts, selections, exprs = [], [], []
-        key = jax.random.key(seed)
-        for k, (Xc, yc, wc) in enumerate(checked):
-            sub = jax.random.fold_in(key, k)
-            out_deadline = None
-            if deadline is not None:  # split what is left evenly over remaining outputs
-                out_deadline = time.monotonic() + (deadline - time.monotonic()) / (
-                    len(checked) - k
-                )
-            label = "fit" if len(checked) == 1 else f"output {k}"
+        for k, data in enumerate(datasets):
+            label = "fit" if len(datasets) == 1 else f"output {k}"
+            ckpt = None
+            if run_dir is not None:
+                ckpt = os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}")
             with _progress(self.verbose, label) as report:
-                cands = discover(
-                    Xc,
-                    yc,
-                    key=sub,
-                    names=internal,
+                cands = search(
+                    data,
+                    key=jax.random.fold_in(key, k),
                     config=config,
-                    sample_weight=wc,
-                    deadline=out_deadline,
+                    budget=budget.split(len(datasets) - k),  # what is left, evenly
                     progress=report,
-                    checkpoint_dir=None
-                    if run_dir is None
-                    else os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}"),
+                    checkpoint_dir=ckpt,
                 )
             front = pareto_front(cands)
-            var = float(np.var(yc))
-            fronts.append(self._table(front, var))
+            fronts.append(self._table(front, float(np.var(data.y))))
             selections.append(select(front, self.model_selection, self.selection_tolerance))
             exprs.append([c.expr for c in front])
-        self.n_features_in_ = n_features
+        self.n_features_in_ = len(names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
-        self.n_outputs_ = len(checked)
+        self.n_outputs_ = len(datasets)
         self._exprs = exprs
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
         self.selection_ = selections[0] if len(fronts) == 1 else selections
@@ -290,7 +289,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     @classmethod
     def from_file(cls, run_dir) -> SymbolicRegressor:
         """Restores a model saved by ``fit(..., run_dir=...)``."""
-        return _persist.read_run(run_dir)
+        return _persist.read_run(run_dir, cls)
 
     def _to_user(self, expr):
         return expr.xreplace(dict(zip(self._internal_symbols, self._user_symbols, strict=True)))
@@ -339,23 +338,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def jax(self, index: int | None = None, output: int | None = None) -> dict:
         """``{"callable": f(X, params), "parameters": params}``: a pure, jittable function
         of ``X`` (n, d) and the formula's constants (PySR's convention)."""
-        expr = self._pick(index, output)
-        # Exact integers JAX cannot hold (e.g. from rational constants) become floats.
-        big = {
-            r: sympy.Float(r)
-            for r in expr.atoms(sympy.Rational)
-            if abs(r.p) > 2**24 or r.q > 2**24
-        }
-        par = parametrize(expr.xreplace(big))
-        fn = sympy.lambdify([*self._internal_symbols, *par.consts], par.expr, modules="jax")
-        n = len(self._internal_symbols)
-
-        def f(X, params):
-            X = jax.numpy.asarray(X)
-            out = fn(*(X[:, i] for i in range(n)), *(params[k] for k in range(len(par.consts))))
-            return jax.numpy.broadcast_to(out, X.shape[:1])
-
-        return {"callable": f, "parameters": jax.numpy.asarray(par.values)}
+        return jax_formula(self._pick(index, output), self._internal_symbols)
 
     def numpy(self, index: int | None = None, output: int | None = None):
         """A NumPy callable ``f(X) -> (n,)`` for the formula."""

@@ -57,10 +57,10 @@ def _versions() -> dict:
     import optax
     import sympy
 
-    import symnet
+    from symnet._version import version
 
     return {
-        "symnet": symnet.__version__,
+        "symnet": version(),
         "jax": jax.__version__,
         "flax": flax.__version__,
         "optax": optax.__version__,
@@ -98,17 +98,15 @@ def write_run(model, run_dir) -> Path:
     return path
 
 
-def read_run(run_dir):
-    """Loads the estimator pickled in ``run_dir``."""
-    from symnet._estimator import SymbolicRegressor
-
+def read_run(run_dir, cls):
+    """Loads the estimator pickled in ``run_dir``; it must be an instance of ``cls``."""
     path = Path(run_dir) / MODEL_FILE
     if not path.is_file():
         raise ValueError(f"`run_dir` {str(run_dir)!r} holds no {MODEL_FILE}: not a symnet run.")
     with open(path, "rb") as f:
         model = pickle.load(f)
-    if not isinstance(model, SymbolicRegressor):
-        raise ValueError(f"{str(path)!r} does not hold a SymbolicRegressor.")
+    if not isinstance(model, cls):
+        raise ValueError(f"{str(path)!r} does not hold a {cls.__name__}.")
     return model
 
 

@@ -31,9 +31,8 @@ import optax
 from flax import nnx
 
 from symnet._losses import PENALTIES, sparsity_penalty, weighted_mse
-from symnet.layers._base import Mask
-from symnet.layers._network import SymbolicNetwork
-from symnet.pruning._masks import apply_masks, magnitude_masks
+from symnet.layers import Mask, SymbolicNetwork
+from symnet.pruning import apply_masks, magnitude_masks
 
 __all__ = [
     "TrainConfig",

@@ -101,15 +101,16 @@ def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndar
     return X, y, w
 
 
-def check_names(names, n_features: int) -> list[str]:
-    """Validates variable names: one distinct non-empty string per feature."""
+def check_names(names, n_features: int, param: str = "names") -> list[str]:
+    """Validates variable names (the parameter ``param``): one distinct non-empty string
+    per feature; None gives ``x0, x1, ...``."""
     if names is None:
         return [f"x{i}" for i in range(n_features)]
     names = [str(n) for n in names]
     if len(names) != n_features:
         raise ValueError(
-            f"`names` must hold {n_features} names (one per column of X), got {len(names)}."
+            f"`{param}` must hold {n_features} names (one per column of X), got {len(names)}."
         )
     if len(set(names)) != len(names) or any(not n for n in names):
-        raise ValueError(f"`names` must be distinct and non-empty, got {names}.")
+        raise ValueError(f"`{param}` must be distinct and non-empty, got {names}.")
     return names

@@ -32,9 +32,11 @@ PUBLIC = {
     "refit",
     "register_primitive",
     "round_constants",
+    "search",
     "select",
     "smoothed_l_half",
     "sparsity_penalty",
+    "systems",
     "weighted_mse",
 }
 
@@ -66,6 +68,40 @@ def test_layers_names():
         "stack",
     }
     assert expected <= _public(symnet.layers)
+
+
+def test_subpackages_declare_their_public_names():
+    """Each subpackage's ``__all__`` lists exactly its public names, and each resolves."""
+    import symnet.datasets
+    import symnet.distill
+    import symnet.search
+    import symnet.systems
+
+    for module in (symnet.search, symnet.systems, symnet.datasets, symnet.distill):
+        assert set(module.__all__) == _public(module) - {"annotations"}, module.__name__
+        for name in module.__all__:
+            assert getattr(module, name) is not None
+
+
+def test_one_set_of_defaults():
+    """The estimator's keyword defaults are the search's (SearchConfig) defaults."""
+    params = symnet.SymbolicRegressor().get_params()
+    config = symnet.search.DEFAULT_CONFIG
+    assert config == symnet.SearchConfig()
+    for field in ("preset", "rounds", "width", "n_restarts", "sparsity", "max_candidates"):
+        assert params[field] == getattr(config, field), field
+    for field in ("validation_fraction", "views", "early_stop_condition", "oversample_worst"):
+        assert params[field] == getattr(config, field), field
+    assert params["steps"] == config.train.steps
+    assert params["learning_rate"] == config.train.learning_rate
+    assert params["batch_size"] == config.train.batch_size
+    assert symnet.SymbolicRegressor()._search_config() == config
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    assert symnet.__version__ == version("symnet")
 
 
 def test_no_top_level_layers_module():

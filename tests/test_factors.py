@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import sympy
 
-from symnet._factors import power_factors
 from symnet._refit import evaluate
-from symnet._views import factor_views, view_symbols
+from symnet.search import Groups, power_factors, reduced_views, view_symbols
 
 q, ef, b, v, th = SYMS = sympy.symbols("q Ef B v theta", real=True)
 
@@ -45,9 +44,13 @@ def test_power_factors_of_a_non_finite_surrogate_are_empty(X):
     assert power_factors(sympy.log(q - 3) * ef, SYMS, X) == {}
 
 
+def _factors(factors):
+    return Groups.of_factors({i: Fraction(a) for i, a in factors.items()}, len(SYMS))
+
+
 def test_factor_views_divide_out_and_multiply_back(X):
     y = evaluate(q * b**2 * (ef + v * sympy.sin(th)), SYMS, X)
-    views = factor_views(X, y, SYMS, ("raw", "log", "square"), {0: 1, 2: 2})
+    views = reduced_views(X, y, SYMS, ("raw", "log", "square"), _factors({0: 1, 2: 2}), "factor")
     assert [w.name for w in views] == ["factor"]  # the reduced target changes sign
     (view,) = views
     np.testing.assert_allclose(view.y, X[:, 1] + X[:, 3] * np.sin(X[:, 4]))
@@ -58,7 +61,7 @@ def test_factor_views_divide_out_and_multiply_back(X):
 
 def test_factor_views_of_a_one_signed_reduced_target(X):
     y = evaluate(q / sympy.sqrt(1 - (v / (th + 5)) ** 2), SYMS, X)
-    views = factor_views(X, y, SYMS, ("raw", "log", "square"), {0: 1})
+    views = reduced_views(X, y, SYMS, ("raw", "log", "square"), _factors({0: 1}), "factor")
     assert [w.name for w in views] == ["factor", "factor+square", "factor+log"]
     for view in views:
         assert np.all(np.isfinite(view.y))
@@ -69,8 +72,13 @@ def test_factor_views_of_a_one_signed_reduced_target(X):
 
 
 def test_the_largest_new_factor_set_among_the_surrogates_is_searched(X):
-    from symnet._search import MAX_FACTOR_SETS, _new_factor_set
-    from symnet._select import Candidate
+    from symnet.search import Candidate
+    from symnet.search._reduce import FACTORS, MAX_FACTOR_SETS, propose
+
+    def _new_factor_set(raw, symbols, X, below, tried, memo):
+        keys = [frozenset(("c", i, a) for i, a in t) for t in tried]
+        g = propose(FACTORS, raw, symbols, X, below, keys, memo)
+        return {} if g is None else g.prefactor
 
     def cand(expr, loss):
         return Candidate(expr=expr, complexity=1, val_nmse=loss, train_nmse=loss, member=0)

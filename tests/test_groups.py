@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
-from symnet._groups import scaling_groups
-from symnet._views import group_views
+from symnet.search import reduced_views, scaling_groups
 
 om, T, h, kb, c, m0, v = sympy.symbols("omega T h kb c m_0 v", positive=True)
 x, y = sympy.symbols("x y", real=True)
@@ -55,7 +54,7 @@ def test_group_views_map_back_to_the_formula():
     X = _sample([(1, 5)] * 5)
     f = sympy.lambdify(syms, PLANCK)(*X.T)
     g = scaling_groups(PLANCK, syms, X)
-    views = group_views(X, f, syms, ("raw", "log"), g)
+    views = reduced_views(X, f, syms, ("raw", "log"), g, "group")
     assert [vw.name for vw in views] == ["group", "group+log"]
     u = sympy.Symbol("_u0", real=True)
     reduced = 1 / (sympy.pi**2 * (sympy.exp(u) - 1))  # the target over the group

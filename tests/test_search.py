@@ -110,7 +110,8 @@ def test_is_symbolic_solution(model, truth, expected):
 def test_sympy_internal_failures_leave_formulas_alone(monkeypatch, data):
     # sympy's simplify can raise on awkward inputs (sympy#29159: "Invalid NaN comparison");
     # one such candidate must not end a fit or a benchmark task.
-    from symnet import _polish, _sympy_utils
+    from symnet import _sympy_utils
+    from symnet.search import polish
 
     def broken(expr, *args, **kwargs):
         raise TypeError("Invalid NaN comparison")
@@ -121,7 +122,7 @@ def test_sympy_internal_failures_leave_formulas_alone(monkeypatch, data):
     assert symnet.is_symbolic_solution(x0 * x1 + 2 * x0, x0 * (x1 + 2)) is False
     y = data[:, 0] * data[:, 1]
     start = 1.5 * x0 * x1
-    out = _polish.polish(start, [x0, x1], data, y, np.ones(len(y)), seconds=1.0)
+    out = polish(start, [x0, x1], data, y, np.ones(len(y)), seconds=1.0)
     assert out == x0 * x1  # refit and rounding still ran without simplify
 
 
@@ -158,7 +159,12 @@ def test_a_selection_tolerance_admits_simpler_formulas_within_it():
 
 
 SMALL = symnet.SearchConfig(
-    n_restarts=4, sparsity=(3e-3, 1e-2), train=symnet.TrainConfig(steps=1500), max_candidates=8
+    preset="default",
+    rounds=1,
+    n_restarts=4,
+    sparsity=(3e-3, 1e-2),
+    train=symnet.TrainConfig(steps=1500),
+    max_candidates=8,
 )
 
 
@@ -231,7 +237,7 @@ def test_round_constants_merges_redundant_constants(data):
     ],
 )
 def test_views_translate_formulas_back(data, view, truth, in_view):
-    from symnet._views import make_views, view_symbols
+    from symnet.search import make_views, view_symbols
 
     y = evaluate(truth, [x0, x1], data)
     (v,) = make_views(data, y, [x0, x1], (view,))
@@ -247,7 +253,7 @@ def test_views_translate_formulas_back(data, view, truth, in_view):
 
 
 def test_views_skip_what_does_not_apply_and_reject_unknown_names(data):
-    from symnet._views import make_views
+    from symnet.search import make_views
 
     y = data[:, 0] - 2.0  # changes sign: no log or square view
     names = [v.name for v in make_views(data, y, [x0, x1], ("raw", "log", "square"))]
@@ -258,13 +264,7 @@ def test_views_skip_what_does_not_apply_and_reject_unknown_names(data):
 
 def test_square_view_finds_a_distance(data):
     y = np.sqrt((data[:, 0] - data[:, 1]) ** 2 + 1.0)
-    config = symnet.SearchConfig(
-        n_restarts=4,
-        sparsity=(3e-3, 1e-2),
-        train=symnet.TrainConfig(steps=1500),
-        max_candidates=8,
-        views=("square",),
-    )
+    config = dataclasses.replace(SMALL, views=("square",))
     cands = symnet.discover(data, y, key=jax.random.key(0), config=config)
     front = symnet.pareto_front(cands)
     best = front[symnet.select(front, "best")]
@@ -370,17 +370,16 @@ def test_dimensionless_groups_get_views_of_their_own(monkeypatch):
     the analysis itself is tested in tests/test_groups.py."""
     from fractions import Fraction
 
-    from symnet import _search
-    from symnet._groups import Groups
+    from symnet.search import Groups, _reduce
 
     given = Groups({2: Fraction(1)}, [{0: Fraction(1), 1: Fraction(-1)}], [])
     calls = []
 
-    def fake(raw, symbols, X, below, tried, memo):
-        calls.append(below)
-        return None if tried else given
+    def fake(expr, symbols, X):
+        calls.append(expr)
+        return given
 
-    monkeypatch.setattr(_search, "new_group_set", fake)
+    monkeypatch.setattr(_reduce, "scaling_groups", fake)
     X = np.random.default_rng(2).uniform(1, 3, (400, 3))
     y = X[:, 2] * np.exp(-X[:, 0] / X[:, 1])
     stages = []
@@ -406,7 +405,7 @@ def test_dimensionless_groups_get_views_of_their_own(monkeypatch):
 def test_polish_divides_out_the_arbitrary_scale_of_a_quotient():
     """A rational read-out leaves numerator and denominator scaled by an arbitrary (here
     tiny) constant; polishing divides it out so that the constants round to 1."""
-    from symnet._polish import polish as _polish
+    from symnet.search import polish as _polish
 
     X = np.random.default_rng(0).uniform(1, 5, (300, 4))
     m1, m2, r1, r2 = syms = sympy.symbols("m1 m2 r1 r2", real=True)
@@ -420,7 +419,7 @@ def test_polish_divides_out_the_arbitrary_scale_of_a_quotient():
 def test_canonical_forms_split_roots_of_quotients_and_exp_of_logs():
     """Rewrites that hold on the data: the polished form of Feynman I.10.7 found as
     ``c*m0*sqrt(1/(c**2 - v**2))`` is one sympy can prove equal to the law."""
-    from symnet._polish import canonical_forms, polish
+    from symnet.search import canonical_forms, polish
 
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.uniform(3, 10, 200), rng.uniform(1, 5, 200), rng.uniform(1, 2, 200)])
@@ -447,8 +446,8 @@ def test_small_noise_terms_are_dropped_together():
     """Noise leaves ``0.0079*theta - 0.038`` beside the law (Feynman I.12.11 at noise
     0.01): dropped as a group (an F-test on the pair), then 1.0058 rounds to 1. A real
     small term stays."""
-    from symnet._polish import polish
     from symnet._refit import drop_terms
+    from symnet.search import polish
 
     q, B, v, th, Ef = syms = sympy.symbols("q B v theta Ef", real=True)
     rng = np.random.default_rng(0)

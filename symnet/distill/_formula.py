@@ -22,44 +22,9 @@ import numpy as np
 import sympy
 from flax import nnx
 
+from symnet._export import jax_functions, lift_constants
+
 __all__ = ["FormulaModule", "lift_constants"]
-
-
-def lift_constants(exprs: Sequence[sympy.Expr], prefix: str = "_p"):
-    """Replaces the movable constants of ``exprs`` by symbols ``{prefix}{k}``.
-
-    Returns:
-      ``(lifted expressions, constant symbols, float64 values)``.
-
-    Example:
-      >>> x = sympy.Symbol("x")
-      >>> lifted, syms, vals = lift_constants([2.5 * x**2 + 3])
-      >>> lifted[0], vals.tolist()
-      (_p0 + _p1*x**2, [3.0, 2.5])
-    """
-    syms: list[sympy.Symbol] = []
-    vals: list[float] = []
-
-    def new(v):
-        s = sympy.Symbol(f"{prefix}{len(syms)}", real=True)
-        syms.append(s)
-        vals.append(float(v))
-        return s
-
-    def walk(e):
-        if isinstance(e, sympy.Float):
-            return new(e)
-        if isinstance(e, sympy.Rational):
-            return e if e in (0, 1, -1) else new(e)
-        if isinstance(e, sympy.Pow):
-            base, ex = e.args
-            return sympy.Pow(walk(base), new(ex) if isinstance(ex, sympy.Float) else ex)
-        if not e.args or isinstance(e, sympy.NumberSymbol):
-            return e
-        return e.func(*(walk(a) for a in e.args))
-
-    lifted = [walk(sympy.sympify(e)) for e in exprs]
-    return lifted, tuple(syms), np.asarray(vals, np.float64)
 
 
 class FormulaModule(nnx.Module):
@@ -109,7 +74,7 @@ class FormulaModule(nnx.Module):
         self.const_symbols = consts
         self.squeeze = squeeze
         self.constants = nnx.Param(jnp.asarray(values, dtype=dtype))
-        self._fns = tuple(sympy.lambdify([*symbols, *consts], e, modules="jax") for e in lifted)
+        self._fns = jax_functions(lifted, symbols, consts)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         x = jnp.asarray(x)

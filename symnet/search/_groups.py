@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-from symnet._factors import elasticities
+from symnet.search._factors import elasticities
 
 __all__ = ["Groups", "scaling_groups"]
 
@@ -45,6 +45,12 @@ class Groups(NamedTuple):
     prefactor: dict[int, Fraction]
     groups: list[dict[int, Fraction]]
     passthrough: list[int]
+
+    @classmethod
+    def of_factors(cls, factors: dict[int, Fraction], n_inputs: int) -> Groups:
+        """Power factors ``{i: a_i}`` (:func:`symnet.search.power_factors`): the prefactor
+        ``prod x_i**a_i`` over all ``n_inputs`` inputs, no groups."""
+        return cls(dict(factors), [], list(range(n_inputs)))
 
     def key(self) -> frozenset:
         return frozenset(
@@ -113,15 +119,10 @@ def _integral(v: list[Fraction]) -> list[Fraction]:
     return [Fraction(sign * i, g) for i in ints]
 
 
-def scaling_groups(
-    expr: sympy.Expr,
-    symbols: Sequence[sympy.Symbol],
-    X: np.ndarray,
-    *,
-    tol: float = 0.05,
-    rel_step: float = 1e-5,
-) -> Groups | None:
-    """The groups the surrogate ``expr``'s scaling symmetries leave (see module doc).
+def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | None:
+    """The groups the surrogate ``expr`` (over ``symbols``, evaluated on the rows of ``X``)
+    leaves by its scaling symmetries (see module doc); ``tol`` and ``rel_step`` as in
+    :func:`symnet.search.power_factors`.
 
     Only symmetries that scale at least two inputs together count (a symmetry of one input
     alone is a power factor, :func:`symnet._factors.power_factors`). Each rounded symmetry
@@ -174,25 +175,3 @@ def scaling_groups(
     if not groups and not passthrough:
         return None  # a power law: nothing is left for a network to find
     return Groups(prefactor, groups, passthrough)
-
-
-#: Group sets searched per fit at most (each costs a population per architecture x view).
-MAX_GROUP_SETS = 2
-
-
-def new_group_set(raw, symbols, X, below: float, tried: list, memo: dict) -> Groups | None:
-    """The groups of the most accurate of the five best candidates with validation loss
-    <= ``below`` that has a scaling symmetry of two or more inputs, if they were not
-    searched already (``tried`` holds :meth:`Groups.key` values); None if there is none or
-    ``MAX_GROUP_SETS`` were searched. ``memo`` caches the analysis per formula."""
-    if len(tried) >= MAX_GROUP_SETS:
-        return None
-    good = sorted((c for c in raw if c.val_nmse <= below), key=lambda c: c.val_nmse)[:5]
-    for c in good:
-        key = sympy.srepr(c.expr)
-        if key not in memo:
-            memo[key] = scaling_groups(c.expr, symbols, X)
-        g = memo[key]
-        if g is not None and g.key() not in tried:
-            return g
-    return None

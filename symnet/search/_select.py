@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy
 
-__all__ = ["Candidate", "pareto_front", "front_scores", "select", "NMSE_FLOOR"]
+__all__ = ["Candidate", "NMSE_FLOOR", "front_scores", "loss_front", "pareto_front", "select"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,14 +25,29 @@ class Candidate:
     found_at: float = math.nan
 
 
+def _front(items, cost, loss) -> list:
+    """The items no other item beats in both ``cost`` and ``loss``, by increasing cost
+    (ties in both keep their order in ``items``)."""
+    front, best = [], math.inf
+    for it in sorted(items, key=lambda it: (cost(it), loss(it))):
+        if loss(it) < best:
+            front.append(it)
+            best = loss(it)
+    return front
+
+
 def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
     """Candidates no other candidate beats in both complexity and validation loss."""
-    front, best = [], math.inf
-    for c in sorted(cands, key=lambda c: (c.complexity, c.val_nmse)):
-        if c.val_nmse < best:
-            front.append(c)
-            best = c.val_nmse
-    return front
+    return _front(cands, lambda c: c.complexity, lambda c: c.val_nmse)
+
+
+def loss_front(loss: np.ndarray, cost: np.ndarray, k: int) -> list[int]:
+    """Indices on the (``cost``, ``loss``) Pareto front, then the rest by loss, up to ``k``
+    (non-finite losses never): how a population's members are shortlisted for export."""
+    finite = [int(i) for i in np.argsort(loss) if np.isfinite(loss[i])]
+    front = _front(finite, lambda i: cost[i], lambda i: loss[i])
+    rest = [i for i in finite if i not in front]
+    return (front + rest)[:k]
 
 
 #: Normalised losses below this are float64 round-off: treated as equal in scores.

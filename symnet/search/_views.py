@@ -26,9 +26,9 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-from symnet._groups import Groups
+from symnet.search._groups import Groups
 
-__all__ = ["VIEWS", "View", "make_views", "factor_views", "group_views", "view_symbols"]
+__all__ = ["VIEWS", "View", "check_views", "make_views", "reduced_views", "view_symbols"]
 
 VIEWS = ("raw", "log", "square", "standard")
 
@@ -90,12 +90,13 @@ def make_views(
     return out
 
 
-def _reduced_views(X, y, symbols, names, groups, prefix: str) -> list[View]:
+def reduced_views(X, y, symbols, names, groups: Groups, prefix: str) -> list[View]:
     """The views in ``names`` of ``y / prefactor`` over the inputs of ``groups`` (a
-    :class:`symnet._groups.Groups`), mapped back as ``prefactor * g``; named ``prefix``
-    (raw) and ``prefix+<view>``, in the order raw, square, log, standard: power laws are
-    what the reduction removed, so the log view comes after the square view (roots of
-    rational functions, ``1/sqrt(1 - v**2/c**2)``, are left often)."""
+    :class:`symnet.search.Groups`: power factors, dimensionless groups), mapped back as
+    ``prefactor * g``; named ``prefix`` (raw) and ``prefix+<view>``, in the order raw,
+    square, log, standard: power laws are what the reduction removed, so the log view comes
+    after the square view (roots of rational functions, ``1/sqrt(1 - v**2/c**2)``, are left
+    often)."""
     scale, U = groups.arrays(X)
     pre, ins = groups.exprs(symbols)
     order = ("raw", "square", "log", "standard")
@@ -108,31 +109,3 @@ def _reduced_views(X, y, symbols, names, groups, prefix: str) -> list[View]:
         name = prefix if v.name == "raw" else f"{prefix}+{v.name}"
         out.append(View(name, v.X, v.y, back))
     return out
-
-
-def factor_views(
-    X: np.ndarray,
-    y: np.ndarray,
-    symbols: Sequence[sympy.Symbol],
-    names: Sequence[str],
-    factors: dict,
-) -> list[View]:
-    """The views in ``names`` of ``y / prod(x_i ** a_i)`` over all inputs (``factors =
-    {i: a_i}``, see :func:`symnet._factors.power_factors`); formulas found there are
-    multiplied back. Named ``"factor"`` (raw) and ``"factor+<view>"``."""
-    groups = Groups(dict(factors), [], list(range(X.shape[1])))
-    return _reduced_views(X, y, symbols, names, groups, "factor")
-
-
-def group_views(
-    X: np.ndarray,
-    y: np.ndarray,
-    symbols: Sequence[sympy.Symbol],
-    names: Sequence[str],
-    groups,
-) -> list[View]:
-    """The views in ``names`` of ``y / prefactor`` over the dimensionless groups (and the
-    inputs that are not positive) of :func:`symnet._groups.scaling_groups`; a formula
-    ``g`` found there maps back to ``prefactor * g(groups)``. Named ``"group"`` (raw) and
-    ``"group+<view>"``."""
-    return _reduced_views(X, y, symbols, names, groups, "group")

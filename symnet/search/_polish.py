@@ -11,8 +11,9 @@ import sympy
 
 from symnet._refit import drop_terms, evaluate, refit, round_constants
 from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify
+from symnet.search._select import pareto_front
 
-__all__ = ["canonical_forms", "polish"]
+__all__ = ["canonical_forms", "polish", "polish_front"]
 
 
 def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
@@ -121,3 +122,52 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3, rel_
         if expr == before:
             break
     return expr
+
+
+def polish_front(candidates, data, config, budget) -> list:
+    """The ``polish`` stage: simplify and round only what is on the (complexity, loss)
+    Pareto front, until the budget's deadline (what is left then stays as it is).
+
+    Rounding passed a statistical test on the training data; a less rounded form is kept
+    as well only if the polished one is clearly worse on validation (noise moves the
+    validation loss of two near-identical formulas either way by a little). That form is
+    polished with statistical rounding only (``1.0*x`` -> ``x`` and ``1e-16`` -> 0, but
+    ``2.6667`` stays where ``8/3`` was only practically indistinguishable), or left as it
+    was. Returns candidates sorted by complexity, duplicates removed.
+    """
+    out, seen = [], set()
+    for cand in pareto_front(candidates):
+        if budget.late() or cand.complexity > config.max_polish_complexity or cand.expr.is_number:
+            out.append(cand)
+            continue
+        polished = _polished(cand, data, config, budget)
+        kept = polished
+        worse = polished is not cand and polished.val_nmse > _WORSE * cand.val_nmse + 1e-12
+        if worse:
+            kept = cand
+            if not budget.late():
+                strict = _polished(cand, data, config, budget, rel_tol=0.0)
+                if strict is not cand and strict.val_nmse <= _WORSE * cand.val_nmse + 1e-12:
+                    kept = strict
+        for c in (polished, kept) if worse else (polished,):
+            key = sympy.srepr(c.expr)
+            if key not in seen:
+                seen.add(key)
+                out.append(c)
+    return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
+
+
+#: A polished form whose validation loss exceeds this multiple of the original's is
+#: "clearly worse" (plus 1e-12 for exact fits).
+_WORSE = 1.5
+
+
+def _polished(cand, data, config, budget, rel_tol=None):
+    """``cand`` polished (:func:`polish`) and scored; ``cand`` itself when the polished
+    form is not finite on the probe box."""
+    X, y, w = data.train
+    expr = polish(
+        cand.expr, data.symbols, X, y, w, config.simplify_seconds, budget.deadline, rel_tol=rel_tol
+    )
+    scored = data.score(expr, cand.member, cand.found_at)
+    return cand if scored is None else scored

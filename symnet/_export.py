@@ -1,0 +1,123 @@
+"""Export: networks to sympy formulas, and sympy formulas back to JAX, in one place.
+
+Network -> sympy. Each layer writes its own units
+(:meth:`symnet.layers.AbstractSymbolicLayer.to_sympy`); :func:`export_member` takes
+member ``i`` of a population, masks the units no output depends on and composes the
+layers; :func:`population_formulas` exports shortlisted members and undoes the target's
+standardisation, ``f = sd * g + mu``. A data view's ``back`` (:mod:`symnet.search`) then
+maps the view's inputs back to the user's variables.
+
+Sympy -> JAX. :func:`lift_constants` replaces constants by symbols ``c_k`` and
+:func:`jax_functions` lambdifies ``f(x_1, ..., x_d, c_1, ..., c_p)`` with the JAX backend:
+:func:`jax_formula` (``SymbolicRegressor.jax``, PySR's ``{"callable", "parameters"}``,
+floats only) and :class:`symnet.distill.FormulaModule` (every movable constant, as
+trainable parameters) are built on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy
+from flax import nnx
+
+__all__ = [
+    "jax_formula",
+    "jax_functions",
+    "lift_constants",
+    "export_member",
+    "population_formulas",
+]
+
+#: Exact rationals whose numerator or denominator exceeds this become floats for JAX.
+_JAX_INT_LIMIT = 2**24
+
+
+def export_member(graphdef, params, masks, i: int, symbols) -> sympy.Expr:
+    """Member ``i`` of a population (leading axis of ``params``/``masks``) as a sympy
+    expression of its first output over ``symbols``, dead units removed."""
+    p = jax.tree.map(lambda a: a[i], params)
+    m = jax.tree.map(lambda a: a[i], masks)
+    net = nnx.merge(graphdef, p, m)
+    net.drop_dead_units()
+    return net.to_sympy(symbols)[0]
+
+
+def population_formulas(graphdef, params, variants, picks, symbols, mu: float, sd: float):
+    """The members ``picks`` (``(variant, member)`` pairs; ``variants`` are masks of the
+    whole population) as formulas of the unstandardised target, ``sd * g + mu``."""
+    return [sd * export_member(graphdef, params, variants[t], i, symbols) + mu for t, i in picks]
+
+
+def lift_constants(exprs: Sequence[sympy.Expr], prefix: str = "_p", *, movable: bool = True):
+    """Replaces the constants of ``exprs`` by symbols ``{prefix}{k}``, one per occurrence.
+
+    With ``movable`` (default), every constant that can move without changing the formula's
+    structure is lifted: floats anywhere, and rationals other than 0 and +-1 outside
+    exponents (``x**2`` must not become ``x**2.0001``, which is NaN for ``x < 0``; named
+    numbers such as ``pi`` stay). Otherwise only floats are lifted.
+
+    Returns:
+      ``(lifted expressions, constant symbols, float64 values)``.
+
+    Example:
+      >>> x = sympy.Symbol("x")
+      >>> lifted, syms, vals = lift_constants([2.5 * x**2 + 3])
+      >>> lifted[0], vals.tolist()
+      (_p0 + _p1*x**2, [3.0, 2.5])
+    """
+    syms: list[sympy.Symbol] = []
+    vals: list[float] = []
+
+    def new(v):
+        s = sympy.Symbol(f"{prefix}{len(syms)}", real=True)
+        syms.append(s)
+        vals.append(float(v))
+        return s
+
+    def walk(e):
+        if isinstance(e, sympy.Float):
+            return new(e)
+        if movable and isinstance(e, sympy.Rational):
+            return e if e in (0, 1, -1) else new(e)
+        if movable and isinstance(e, sympy.Pow):
+            base, ex = e.args
+            return sympy.Pow(walk(base), new(ex) if isinstance(ex, sympy.Float) else ex)
+        if not e.args or isinstance(e, sympy.NumberSymbol):
+            return e
+        return e.func(*(walk(a) for a in e.args))
+
+    lifted = [walk(sympy.sympify(e)) for e in exprs]
+    return lifted, tuple(syms), np.asarray(vals, np.float64)
+
+
+def jax_functions(
+    lifted: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol], consts: Sequence[sympy.Symbol]
+) -> tuple[Callable, ...]:
+    """One JAX function ``f(x_1, ..., x_d, c_1, ..., c_p)`` per expression (elementwise
+    in the ``x_i``)."""
+    return tuple(sympy.lambdify([*symbols, *consts], e, modules="jax") for e in lifted)
+
+
+def jax_formula(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> dict:
+    """``{"callable": f(X, params), "parameters": params}``: a pure, jittable function of
+    ``X`` (n, d) and the formula's float constants (PySR's convention). Exact rationals
+    JAX cannot hold (numerator or denominator above 2**24) become float constants too."""
+    big = {
+        r: sympy.Float(r)
+        for r in expr.atoms(sympy.Rational)
+        if abs(r.p) > _JAX_INT_LIMIT or r.q > _JAX_INT_LIMIT
+    }
+    (lifted,), consts, values = lift_constants([expr.xreplace(big)], "_c", movable=False)
+    (fn,) = jax_functions([lifted], symbols, consts)
+    n, p = len(symbols), len(consts)
+
+    def f(X, params):
+        X = jnp.asarray(X)
+        out = fn(*(X[:, i] for i in range(n)), *(params[k] for k in range(p)))
+        return jnp.broadcast_to(out, X.shape[:1])
+
+    return {"callable": f, "parameters": jnp.asarray(values)}

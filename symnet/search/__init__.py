@@ -1,0 +1,93 @@
+"""The search: from data to candidate formulas, as a pipeline of stages over typed state.
+
+* :class:`Data` — the validated data of one search (arrays, names, weights, the
+  train/validation split or leave-one-out, the probe box); built once.
+* :class:`Budget` — the time policy: every share, cut-off and deadline (module
+  :mod:`symnet.search._budget` documents the rules and names their constants).
+* :class:`SearchState` — views, the slot queue, candidates, step rates, reductions tried.
+* Stages, plain functions over them: :func:`train_slot` (a population of networks on one
+  data view), :func:`refit_slot` (formulas back to the user's variables, refit in float64,
+  scored), :func:`reduce` (views of a smaller problem from what a surrogate reveals: power
+  factors, dimensionless groups), :func:`polish_front` (simplify and round the Pareto
+  front), then :func:`pareto_front` and :func:`select` (PySR's rules).
+* :func:`discover` (arrays in) and :func:`search` (:class:`Data` in) run them in a loop.
+
+Where to add things: a data view in :mod:`symnet.search._views` (``VIEWS``,
+:func:`make_views`); a reduction as a :class:`Reduction` in :func:`reductions`; a stage as
+a function over :class:`SearchState` called from :func:`search`; an architecture or a
+primitive in :mod:`symnet.layers` and the primitive registry.
+"""
+
+from symnet.search._budget import Budget as Budget
+from symnet.search._budget import SlotPlan as SlotPlan
+from symnet.search._config import DEFAULT_CONFIG as DEFAULT_CONFIG
+from symnet.search._config import SearchConfig as SearchConfig
+from symnet.search._data import Data as Data
+from symnet.search._discover import discover as discover
+from symnet.search._discover import search as search
+from symnet.search._factors import elasticities as elasticities
+from symnet.search._factors import power_factors as power_factors
+from symnet.search._groups import Groups as Groups
+from symnet.search._groups import scaling_groups as scaling_groups
+from symnet.search._polish import canonical_forms as canonical_forms
+from symnet.search._polish import polish as polish
+from symnet.search._polish import polish_front as polish_front
+from symnet.search._population import Trained as Trained
+from symnet.search._population import train_population as train_population
+from symnet.search._reduce import Reduction as Reduction
+from symnet.search._reduce import reduce as reduce
+from symnet.search._reduce import reductions as reductions
+from symnet.search._select import NMSE_FLOOR as NMSE_FLOOR
+from symnet.search._select import Candidate as Candidate
+from symnet.search._select import front_scores as front_scores
+from symnet.search._select import pareto_front as pareto_front
+from symnet.search._select import select as select
+from symnet.search._slot import baselines as baselines
+from symnet.search._slot import refit_slot as refit_slot
+from symnet.search._slot import stop_early as stop_early
+from symnet.search._slot import train_slot as train_slot
+from symnet.search._state import SearchState as SearchState
+from symnet.search._state import Slot as Slot
+from symnet.search._views import VIEWS as VIEWS
+from symnet.search._views import View as View
+from symnet.search._views import make_views as make_views
+from symnet.search._views import reduced_views as reduced_views
+from symnet.search._views import view_symbols as view_symbols
+
+__all__ = [
+    "Budget",
+    "DEFAULT_CONFIG",
+    "Candidate",
+    "Data",
+    "Groups",
+    "NMSE_FLOOR",
+    "Reduction",
+    "SearchConfig",
+    "SearchState",
+    "Slot",
+    "SlotPlan",
+    "Trained",
+    "VIEWS",
+    "View",
+    "baselines",
+    "canonical_forms",
+    "discover",
+    "elasticities",
+    "front_scores",
+    "make_views",
+    "pareto_front",
+    "polish",
+    "polish_front",
+    "power_factors",
+    "reduce",
+    "reduced_views",
+    "reductions",
+    "refit_slot",
+    "scaling_groups",
+    "search",
+    "select",
+    "stop_early",
+    "train_population",
+    "train_slot",
+    "view_symbols",
+]

@@ -1,0 +1,136 @@
+"""The data of one search, validated once: arrays, names, weights, split and probe box."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+import sympy
+
+from symnet._refit import evaluate, loo_residuals
+from symnet._sympy_utils import complexity
+from symnet._validation import check_names, check_X_y
+from symnet.search._select import Candidate
+
+__all__ = ["Data", "PROBE_POINTS"]
+
+#: Points drawn uniformly from the data's box on which a formula must be finite.
+PROBE_POINTS = 2000
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Data:
+    """``(X, y)`` with weights ``w``, variable names, the train/validation split and the
+    probe box, built once per search by :meth:`build`.
+
+    Attributes:
+      X: inputs (n, d), float64, finite. y: target (n,), not constant. w: weights (n,).
+      names, symbols: variable names and their real sympy symbols.
+      tr, val: row indices of the training and validation splits; with ``loo`` (fewer
+        samples than ``loo_below``) both hold every row and candidates are scored by
+        leave-one-out refits.
+      probe: points drawn uniformly from the box the data span: formulas must be finite
+        on the whole box, not only at the samples (a root or log of a fitted expression
+        can cross its domain between them).
+      var_tr, var_val: variances of ``y`` on each split (1 where 0), the losses' unit.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    names: tuple[str, ...]
+    symbols: tuple[sympy.Symbol, ...]
+    tr: np.ndarray
+    val: np.ndarray
+    loo: bool
+    probe: np.ndarray
+    var_tr: float
+    var_val: float
+
+    @classmethod
+    def build(
+        cls,
+        X,
+        y,
+        *,
+        key: jax.Array,
+        names: Sequence[str] | None = None,
+        sample_weight=None,
+        validation_fraction: float = 0.25,
+        loo_below: int = 30,
+    ) -> Data:
+        """Validates ``(X, y, sample_weight, names)`` and splits the rows with ``key``.
+
+        The split and the probe points derive from the first of ``jax.random.split(key,
+        3)``; the search initialises and trains its first population with the other two.
+        """
+        X, y, w = check_X_y(X, y, sample_weight)
+        n, d = X.shape
+        names = tuple(check_names(names, d))
+        w = np.ones(n) if w is None else w
+        k_split = jax.random.split(key, 3)[0]
+        perm = np.asarray(jax.random.permutation(k_split, n))
+        loo = n < loo_below
+        if loo:  # too few samples to hold some out: train on all, validate leave-one-out
+            val = tr = np.sort(perm)
+        else:
+            n_val = max(1, int(round(validation_fraction * n)))
+            val, tr = perm[:n_val], perm[n_val:]
+        seed = int(jax.random.randint(k_split, (), 0, 2**31 - 1))
+        probe = np.random.default_rng(seed).uniform(
+            X.min(axis=0), X.max(axis=0), (PROBE_POINTS, d)
+        )
+        return cls(
+            X=X,
+            y=y,
+            w=w,
+            names=names,
+            symbols=tuple(sympy.Symbol(name, real=True) for name in names),
+            tr=tr,
+            val=val,
+            loo=loo,
+            probe=probe,
+            var_tr=float(np.var(y[tr])) or 1.0,
+            var_val=float(np.var(y[val])) or 1.0,
+        )
+
+    @functools.cached_property
+    def train(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, y, w)`` of the training split: what refits and polishing fit."""
+        return self.X[self.tr], self.y[self.tr], self.w[self.tr]
+
+    def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
+        """``expr`` as a :class:`Candidate` with its normalised losses (MSE / var(y)) on
+        each split, or None when it is not finite on the probe box."""
+        if not np.all(np.isfinite(evaluate(expr, self.symbols, self.probe))):
+            return None
+        if self.loo:
+            val_nmse = _loo_nmse(expr, self.symbols, self.X, self.y, self.w, self.var_val)
+        else:
+            val_nmse = _nmse(expr, self.symbols, self.X[self.val], self.y[self.val], self.var_val)
+        return Candidate(
+            expr=expr,
+            complexity=complexity(expr),
+            val_nmse=val_nmse,
+            train_nmse=_nmse(expr, self.symbols, *self.train[:2], self.var_tr),
+            member=int(member),
+            found_at=found_at,
+        )
+
+
+def _nmse(expr, symbols, X, y, var) -> float:
+    pred = evaluate(expr, symbols, X)
+    if not np.all(np.isfinite(pred)):
+        return math.inf
+    return float(np.mean((pred - y) ** 2) / var)
+
+
+def _loo_nmse(expr, symbols, X, y, w, var) -> float:
+    r = loo_residuals(expr, symbols, X, y, w)
+    if not np.all(np.isfinite(r)):
+        return math.inf
+    return float(np.average(r * r, weights=w) / var)

@@ -1,0 +1,113 @@
+"""From arrays to candidate formulas: the search as a short loop over typed state.
+
+::
+
+    data   = Data.build(X, y, ...)                 validated once; split; probe box
+    budget = Budget.until(deadline)                the only owner of the time policy
+    state  = SearchState.start(key, presets, views, baselines)
+    while (slot := state.next_slot(budget, config)) is not None:
+        trained = train_slot(state, slot, data, config)      a population on one view
+        state = refit_slot(state, slot, trained, data, ...)  formulas back, refit, scored
+        if stop_early(state, config): break
+        state = reduce(state, data, config, budget)          views of a reduced problem
+    candidates = polish_front(state.candidates, data, config, budget)
+
+and the caller picks one with :func:`~symnet.search.pareto_front` and
+:func:`~symnet.search.select`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+
+from symnet.search._budget import Budget
+from symnet.search._config import DEFAULT_CONFIG, SearchConfig
+from symnet.search._data import Data
+from symnet.search._polish import polish_front
+from symnet.search._reduce import reduce
+from symnet.search._select import Candidate
+from symnet.search._slot import baselines, refit_slot, stop_early, train_slot
+from symnet.search._state import SearchState
+from symnet.search._views import make_views
+
+__all__ = ["discover", "search"]
+
+
+def _silent(stage: str, fraction: float) -> None:
+    return None
+
+
+def search(
+    data: Data,
+    *,
+    key: jax.Array,
+    config: SearchConfig = DEFAULT_CONFIG,
+    budget: Budget | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    checkpoint_dir: str | None = None,
+) -> list[Candidate]:
+    """Searches formulas for validated ``data`` (see :func:`discover`) within ``budget``."""
+    report = progress or _silent
+    budget = Budget.until(None) if budget is None else budget
+    views = make_views(data.X, data.y, data.symbols, config.views)
+    state = SearchState.start(key, config.presets, views, baselines(data, budget))
+    while (slot := state.next_slot(budget, config)) is not None:
+        trained = train_slot(
+            state, slot, data, config, report=report, checkpoint_dir=checkpoint_dir
+        )
+        state = refit_slot(state, slot, trained, data, config, budget, report)
+        if stop_early(state, config):
+            break  # good enough: the remaining slots are skipped
+        state = reduce(state, data, config, budget)
+    return polish_front(state.candidates, data, config, budget)
+
+
+def discover(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    key: jax.Array,
+    names: Sequence[str] | None = None,
+    config: SearchConfig = DEFAULT_CONFIG,
+    sample_weight: np.ndarray | None = None,
+    deadline: float | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    checkpoint_dir: str | None = None,
+) -> list[Candidate]:
+    """Trains populations on ``(X, y)`` and returns refit candidate formulas.
+
+    Args:
+      X: inputs, shape (n, d), finite. y: target, shape (n,), finite, not constant.
+      key: PRNG key (split, validation, initialisation and minibatches derive from it).
+      names: variable names (default ``x0, x1, ...``).
+      sample_weight: non-negative weights (n,), used in training, refits and selection.
+      deadline: a ``time.monotonic()`` value bounding the search (see
+        :class:`~symnet.search.Budget` for how it is shared among the stages).
+      progress: called as ``progress(stage, fraction_done)``.
+      checkpoint_dir: if given, each slot's training state is saved there (orbax) after
+        every chunk, and a saved state is resumed instead of starting over.
+    Returns:
+      Candidates sorted by complexity, duplicates removed. The constant and the linear
+      least-squares fit are always among them.
+    """
+    budget = Budget.until(deadline)
+    data = Data.build(
+        X,
+        y,
+        key=key,
+        names=names,
+        sample_weight=sample_weight,
+        validation_fraction=config.validation_fraction,
+        loo_below=config.loo_below,
+    )
+    return search(
+        data,
+        key=key,
+        config=config,
+        budget=budget,
+        progress=progress,
+        checkpoint_dir=checkpoint_dir,
+    )

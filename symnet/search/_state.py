@@ -1,0 +1,127 @@
+"""The state a search carries from slot to slot."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from symnet.search._budget import Budget, SlotPlan
+from symnet.search._select import Candidate
+from symnet.search._views import View
+
+__all__ = ["SearchState", "Slot"]
+
+#: Key offset of slots after the first pass (``fold_in(key, KEY_STRIDE * (round + 1) + i)``).
+KEY_STRIDE = 1_000_003
+
+
+class Slot(NamedTuple):
+    """One population to train: architecture ``preset`` (index ``arch``) on view number
+    ``view`` of the state, in pass ``round``, the ``index``-th slot of the search, with its
+    PRNG ``keys`` (initialisation, training), its time ``plan`` and the ``time.monotonic()``
+    it was planned at (``started``)."""
+
+    arch: int
+    preset: str
+    view: int
+    round: int
+    index: int
+    keys: tuple[jax.Array, jax.Array]
+    plan: SlotPlan
+    started: float
+
+    def tag(self, view_name: str, n_presets: int) -> str:
+        """How progress reports name the slot: ``"raw"`` or ``"rational, raw"``."""
+        return view_name if n_presets == 1 else f"{self.preset}, {view_name}"
+
+
+@dataclasses.dataclass
+class SearchState:
+    """What a search knows between slots.
+
+    Attributes:
+      key: the search's PRNG key. presets: architectures searched.
+      views: data views, the base ones first, then those reductions added.
+      slots: the (architecture, view) pairs of one pass. queue: those left in this pass.
+      round: the pass (0: the first). n_slots: slots run so far. n_refit: formulas refit.
+      candidates: every refit candidate so far (baselines first).
+      rates: measured seconds per training step, per architecture (last slot).
+      overheads: seconds each slot spent outside training (export, refits).
+      tried, memo: per reduction kind, the reductions searched and the analysis cache.
+    """
+
+    key: jax.Array
+    presets: tuple[str, ...]
+    views: list[View]
+    slots: list[tuple[int, int]]
+    queue: list[tuple[int, int]]
+    n_base: int
+    candidates: list[Candidate]
+    round: int = 0
+    n_slots: int = 0
+    n_refit: int = 0
+    rates: dict[int, float] = dataclasses.field(default_factory=dict)
+    overheads: list[float] = dataclasses.field(default_factory=list)
+    tried: dict[str, list] = dataclasses.field(default_factory=dict)
+    memo: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def start(cls, key, presets, views, candidates) -> SearchState:
+        """A search before its first slot: every architecture on each view, in the
+        order all views with the first architecture, then the next."""
+        slots = [(p, v) for p in range(len(presets)) for v in range(len(views))]
+        return cls(key, tuple(presets), list(views), slots, list(slots), len(views), candidates)
+
+    def next_slot(self, budget: Budget, config) -> Slot | None:
+        """Pops the next slot with the budget's plan for it; None when the search's passes
+        (``config.rounds``; None: until the budget ends, one pass without a deadline) are
+        done or the budget leaves no room."""
+        rounds = config.rounds
+        if rounds is None and budget.deadline is None:
+            rounds = 1
+        if not self.queue:
+            self.round += 1
+            if rounds is not None and self.round >= rounds:
+                return None
+            self.queue = list(self.slots)
+        p, v = self.queue.pop(0)
+        started = time.monotonic()
+        rate = None
+        if self.rates:
+            rate = self.rates.get(p) or float(np.mean(list(self.rates.values())))
+        plan = budget.plan_slot(
+            first_slot=self.n_slots == 0,
+            first_pass=self.round == 0,
+            queued=len(self.queue),
+            full_steps=config.train.steps,
+            rate=rate,
+            overhead=float(np.mean(self.overheads)) if self.overheads else 0.0,
+        )
+        if plan is None:
+            return None
+        keys = self._keys(p, v)
+        return Slot(p, self.presets[p], v, self.round, self.n_slots, keys, plan, started)
+
+    def _keys(self, p: int, v: int) -> tuple[jax.Array, jax.Array]:
+        """The first pass over the base views with the first architecture uses the keys a
+        single-pass search always used (view 0: the 2nd and 3rd of ``split(key, 3)``);
+        every other slot folds its round and index into the key."""
+        if self.round == 0 and p == 0 and v < self.n_base:
+            if v == 0:
+                return tuple(jax.random.split(self.key, 3)[1:])
+            return tuple(jax.random.split(jax.random.fold_in(self.key, v)))
+        i = KEY_STRIDE * (self.round + 1) + self.n_slots
+        return tuple(jax.random.split(jax.random.fold_in(self.key, i)))
+
+    def with_views(self, views: list[View]) -> SearchState:
+        """Adds ``views`` and queues them next, every architecture on each."""
+        new = range(len(self.views), len(self.views) + len(views))
+        self.views.extend(views)
+        added = [(p, v) for v in new for p in range(len(self.presets))]
+        self.queue[:0] = added
+        self.slots += added
+        return self

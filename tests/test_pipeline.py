@@ -1,0 +1,133 @@
+"""The search's typed state and its time policy, each stage callable alone (no training)."""
+
+import dataclasses
+import time
+
+import jax
+import numpy as np
+import pytest
+import sympy
+
+import symnet
+from symnet.search import Budget, Data, SearchState, make_views, reduce
+from symnet.search._budget import LOOKAHEAD, MIN_STEP_FRACTION, REFIT_STOP, SIMPLIFY_SHARE
+
+CONFIG = symnet.SearchConfig(preset=("default", "rational"), views=("raw", "log"))
+
+
+def _budget(total, spent=0.0):
+    now = time.monotonic()
+    return Budget(now - spent, now - spent + total)
+
+
+def test_an_unlimited_budget_cuts_nothing():
+    b = Budget.of(None)
+    assert b.total is None and not b.late() and b.refits_open(10**6)
+    assert b.plan_slot(first_slot=False, first_pass=True, queued=5, rate=1.0) == (None, None)
+    assert b.split(3).deadline is None
+
+
+def test_the_first_slots_share_the_room_left_for_training():
+    b = _budget(100.0)
+    plan = b.plan_slot(first_slot=True, first_pass=True, queued=7)
+    room = 100.0 * (1 - SIMPLIFY_SHARE)
+    assert plan.steps is None
+    assert plan.deadline - time.monotonic() == pytest.approx(room / LOOKAHEAD, abs=0.5)
+    later = b.plan_slot(first_slot=True, first_pass=False, queued=7)
+    assert later.deadline - time.monotonic() == pytest.approx(room, abs=0.5)
+
+
+def test_a_slot_that_does_not_fit_runs_a_shorter_schedule_or_ends_the_search():
+    b = _budget(100.0, spent=50.0)  # room: 35 s
+    kw = dict(first_slot=False, first_pass=False, queued=0, full_steps=3000, overhead=5.0)
+    assert b.plan_slot(rate=0.001, **kw).steps is None  # 3000 steps take 3 s: fits
+    assert 1495 <= b.plan_slot(rate=0.02, **kw).steps <= 1500  # (35 - 5) / 0.02 of 3000
+    least = int(MIN_STEP_FRACTION * 3000)
+    # the share (a third of the room) fits less than the least schedule, the room does
+    plan = b.plan_slot(rate=0.02, **{**kw, "first_pass": True, "queued": 5})
+    assert plan.steps == least
+    assert plan.deadline - time.monotonic() == pytest.approx(35.0, abs=0.5)
+    assert b.plan_slot(rate=0.1, **kw) is None  # 300 steps fit, fewer than 1000
+    spent = _budget(100.0, spent=90.0)  # only the simplification share is left
+    assert spent.plan_slot(first_slot=False, first_pass=False, queued=0) is None
+    first = spent.plan_slot(first_slot=True, first_pass=False, queued=0)  # always runs
+    assert first.steps is None and first.deadline <= time.monotonic()
+
+
+def test_refits_stop_where_the_simplification_share_begins():
+    assert _budget(100.0, spent=50.0).refits_open(5)
+    late = _budget(100.0, spent=100.0 * (1 - REFIT_STOP * SIMPLIFY_SHARE) + 1.0)
+    assert late.refits_open(0) and not late.refits_open(1)
+
+
+def test_the_budget_is_split_evenly_over_the_outputs_left():
+    b = _budget(90.0, spent=30.0)
+    part = b.split(3)
+    assert part.total == pytest.approx(20.0, abs=0.1)
+    assert part.deadline <= b.deadline
+
+
+@pytest.fixture
+def X():
+    return np.random.default_rng(0).uniform(1, 3, (200, 2))
+
+
+def test_data_is_validated_split_and_probed_once(X):
+    data = Data.build(X, X[:, 0] * X[:, 1], key=jax.random.key(0), names=["a", "b"])
+    assert data.names == ("a", "b") and [s.name for s in data.symbols] == ["a", "b"]
+    assert len(data.val) == 50 and len(data.tr) == 150 and not data.loo
+    assert set(data.tr).isdisjoint(data.val)
+    assert np.all(data.probe >= X.min(axis=0)) and np.all(data.probe <= X.max(axis=0))
+    a, b = data.symbols
+    assert data.score(a * b, 0, 1.0).val_nmse == 0.0
+    assert data.score(sympy.log(a - 2), 0, 1.0) is None  # not finite inside the box
+    tiny = Data.build(X[:8], X[:8, 0], key=jax.random.key(0))
+    assert tiny.loo and len(tiny.tr) == len(tiny.val) == 8
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="`X` must be finite"):
+        Data.build(bad, X[:, 0], key=jax.random.key(0))
+    with pytest.raises(ValueError, match="`names` must hold 2"):
+        Data.build(X, X[:, 0], key=jax.random.key(0), names=["a"])
+
+
+def test_slots_run_every_view_with_the_first_architecture_then_the_next(X):
+    data = Data.build(X, X[:, 0] * X[:, 1], key=jax.random.key(0))
+    views = make_views(data.X, data.y, data.symbols, CONFIG.views)
+    key = jax.random.key(3)
+    state = SearchState.start(key, CONFIG.presets, views, [])
+    config = dataclasses.replace(CONFIG, rounds=2)
+    slots = []
+    while (slot := state.next_slot(Budget.of(None), config)) is not None:
+        slots.append((slot.preset, views[slot.view].name, slot.round))
+        state.n_slots += 1
+    order = [("default", "raw"), ("default", "log"), ("rational", "raw"), ("rational", "log")]
+    assert slots == [(*s, 0) for s in order] + [(*s, 1) for s in order]
+    # the first slot uses the keys a single-pass search always used
+    first = SearchState.start(key, CONFIG.presets, views, []).next_slot(Budget.of(None), CONFIG)
+    expected = jax.random.split(key, 3)[1:]
+    assert all(
+        np.array_equal(jax.random.key_data(a), jax.random.key_data(b))
+        for a, b in zip(first.keys, expected, strict=True)
+    )
+
+
+def test_reduce_queues_views_of_the_reduced_target_next(X):
+    X3 = np.random.default_rng(1).uniform(1, 3, (300, 3))
+    y = X3[:, 0] ** 2 * (X3[:, 1] + np.sin(X3[:, 2]))
+    data = Data.build(X3, y, key=jax.random.key(0))
+    x0, x1, x2 = data.symbols
+    surrogate = data.score(1.001 * x0**2 * (x1 + sympy.sin(x2)) + 1e-3 * x1, 0, 0.0)
+    views = make_views(data.X, data.y, data.symbols, CONFIG.views)
+    state = SearchState.start(jax.random.key(0), CONFIG.presets, views, [surrogate])
+    state.queue = state.queue[2:]  # the first pass is half done
+    state = reduce(state, data, CONFIG, Budget.of(None))
+    assert [v.name for v in state.views[2:]] == ["factor", "factor+log"]  # y / x0**2 > 0
+    assert state.queue[:4] == [(0, 2), (1, 2), (0, 3), (1, 3)]  # every architecture, next
+    assert state.tried["factor"] and len(state.slots) == 8
+    np.testing.assert_allclose(state.views[2].y, y / X3[:, 0] ** 2)
+    again = reduce(state, data, CONFIG, Budget.of(None))  # nothing new to reduce
+    assert len(again.views) == 4
+    exact = SearchState.start(jax.random.key(0), CONFIG.presets, views, [])
+    exact.candidates.append(dataclasses.replace(surrogate, val_nmse=0.0))
+    assert len(reduce(exact, data, CONFIG, Budget.of(None)).views) == 2
