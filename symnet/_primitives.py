@@ -144,85 +144,24 @@ def _grid(low: float, high: float, n: int = 9) -> tuple[float, ...]:
     return tuple(float(v) for v in np.linspace(low, high, n))
 
 
-_BUILTINS = (
-    Primitive(
-        name="identity",
-        arity=1,
-        jax_fn=_identity,
-        sympy_fn=_sympy_identity,
-        complexity=1.0,
-        probe=_grid(-5, 5),
-    ),
-    Primitive(
-        name="sin",
-        arity=1,
-        jax_fn=jnp.sin,
-        sympy_fn=sympy.sin,
-        complexity=2.0,
-        probe=_grid(-5, 5),
-    ),
-    Primitive(
-        name="cos",
-        arity=1,
-        jax_fn=jnp.cos,
-        sympy_fn=sympy.cos,
-        complexity=2.0,
-        probe=_grid(-5, 5),
-    ),
-    Primitive(
-        name="exp",
-        arity=1,
-        jax_fn=_clamped(jnp.exp, -math.inf, EXP_CAP),
-        sympy_fn=sympy.exp,
-        complexity=2.0,
-        domain=(-math.inf, EXP_CAP),
-        probe=_grid(-5, 5),
-    ),
-    Primitive(
-        name="log",
-        arity=1,
-        jax_fn=_clamped(jnp.log, LOG_EPS, math.inf),
-        sympy_fn=sympy.log,
-        complexity=2.0,
-        domain=(LOG_EPS, math.inf),
-        probe=_grid(0.01, 10),
-    ),
-    Primitive(
-        name="sqrt",
-        arity=1,
-        jax_fn=_clamped(jnp.sqrt, LOG_EPS, math.inf),
-        sympy_fn=sympy.sqrt,
-        complexity=2.0,
-        domain=(LOG_EPS, math.inf),
-        probe=_grid(0.01, 10),
-    ),
-    Primitive(
-        name="square",
-        arity=1,
-        jax_fn=_clamped(_square, -POLY_CAP, POLY_CAP),
-        sympy_fn=_sympy_square,
-        complexity=2.0,
-        domain=(-POLY_CAP, POLY_CAP),
-        probe=_grid(-5, 5),
-    ),
-    Primitive(
-        name="mul",
-        arity=2,
-        jax_fn=_mul,
-        sympy_fn=_sympy_mul,
-        complexity=2.0,
-        domain=(-POLY_CAP, POLY_CAP),
-        probe=_grid(-5, 5),
-    ),
-    Primitive(
-        name="div",
-        arity=2,
-        jax_fn=protected_div,
-        sympy_fn=_sympy_div,
-        complexity=3.0,
-        domain=(DIV_THRESHOLD, math.inf),
-        probe=_grid(0.05, 5),
-    ),
+_WIDE, _POSITIVE = _grid(-5, 5), _grid(0.01, 10)
+_ALL, _ABOVE_EPS = (-math.inf, math.inf), (LOG_EPS, math.inf)
+_POLY, _BELOW_CAP = (-POLY_CAP, POLY_CAP), (-math.inf, EXP_CAP)
+
+_FIELDS = ("name", "arity", "jax_fn", "sympy_fn", "complexity", "domain", "probe")
+_BUILTINS = tuple(
+    Primitive(**dict(zip(_FIELDS, row, strict=True)))
+    for row in (
+        ("identity", 1, _identity, _sympy_identity, 1.0, _ALL, _WIDE),
+        ("sin", 1, jnp.sin, sympy.sin, 2.0, _ALL, _WIDE),
+        ("cos", 1, jnp.cos, sympy.cos, 2.0, _ALL, _WIDE),
+        ("exp", 1, _clamped(jnp.exp, *_BELOW_CAP), sympy.exp, 2.0, _BELOW_CAP, _WIDE),
+        ("log", 1, _clamped(jnp.log, *_ABOVE_EPS), sympy.log, 2.0, _ABOVE_EPS, _POSITIVE),
+        ("sqrt", 1, _clamped(jnp.sqrt, *_ABOVE_EPS), sympy.sqrt, 2.0, _ABOVE_EPS, _POSITIVE),
+        ("square", 1, _clamped(_square, *_POLY), _sympy_square, 2.0, _POLY, _WIDE),
+        ("mul", 2, _mul, _sympy_mul, 2.0, _POLY, _WIDE),
+        ("div", 2, protected_div, _sympy_div, 3.0, (DIV_THRESHOLD, math.inf), _grid(0.05, 5)),
+    )
 )
 
 _REGISTRY: dict[str, Primitive] = {p.name: p for p in _BUILTINS}

@@ -168,6 +168,16 @@ def _curvature(f, X, w, c):
     return cost
 
 
+def _rss_of(rel: float, y, w) -> float:
+    """The weighted RSS of an error of ``rel`` x rms(y) at every sample."""
+    return rel**2 * float(np.average(y * y, weights=w)) * float(np.sum(w))
+
+
+def _sigma2(rss: float, n: int, p: int, floor: float) -> float:
+    """Noise variance estimate ``rss / (n - p)``, floored at ``floor / n``."""
+    return max(rss / max(n - p, 1), floor / max(n, 1))
+
+
 def _weights(w, n):
     return np.ones(n) if w is None else np.asarray(w, np.float64)
 
@@ -181,27 +191,17 @@ def _prepare(expr, symbols, X, y, sample_weight):
     return X, y, w, par, _lambdify(par.expr, symbols, par.consts)
 
 
-def refit(
-    expr: sympy.Expr,
-    symbols: Sequence[sympy.Symbol],
-    X: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-) -> tuple[sympy.Expr, float]:
-    """Refits every float in ``expr`` on ``(X, y)``; returns ``(expr, rss)``."""
+def refit(expr, symbols, X, y, sample_weight=None) -> tuple[sympy.Expr, float]:
+    """Refits every float in ``expr`` (a sympy expression over ``symbols``) on ``(X, y)``
+    (arrays (n, d) and (n,), weights (n,) or None); returns ``(expr, rss)``."""
     X, y, w, par, f = _prepare(expr, symbols, X, y, sample_weight)
     c, rss = _solve(f, X, y, w, par.values, np.arange(len(par.consts)))
     return par.substitute(c), rss
 
 
-def loo_residuals(
-    expr: sympy.Expr,
-    symbols: Sequence[sympy.Symbol],
-    X: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-) -> np.ndarray:
-    """Leave-one-out residuals: ``expr`` refit without sample ``i``, minus ``y[i]``.
+def loo_residuals(expr, symbols, X, y, sample_weight=None) -> np.ndarray:
+    """Leave-one-out residuals: ``expr`` refit without sample ``i``, minus ``y[i]``
+    (arguments as :func:`refit`'s).
 
     For tiny datasets (a handful of planets), where a held-out split would leave too
     little to fit or to judge. NaN everywhere when ``expr`` has ``n - 1`` constants or more.
@@ -280,16 +280,13 @@ def round_constants(
     if not math.isfinite(rss):
         return expr
     n = len(y)
-    ms_y = float(np.average(y * y, weights=w))
-    floor = rel_floor**2 * ms_y * float(np.sum(w))
-    negligible = rel_tol**2 * ms_y * float(np.sum(w))
+    floor, negligible = _rss_of(rel_floor, y, w), _rss_of(rel_tol, y, w)
     rss0 = rss
     fixed: dict[int, sympy.Expr] = {}
     cost = _curvature(f, X, w, values)
     # Constants with the largest magnitude first: rounding them rarely needs the others.
     for k in sorted(range(p), key=lambda k: -abs(values[k])):
-        dof = max(n - (p - len(fixed)), 1)
-        sigma2 = max(rss / dof, floor / max(n, 1))
+        sigma2 = _sigma2(rss, n, p - len(fixed), floor)
         if deadline is not None and time.monotonic() > deadline:
             break
         for cand, simple in _candidates(values[k]):
@@ -317,16 +314,7 @@ def round_constants(
 
 
 def drop_terms(
-    expr: sympy.Expr,
-    symbols: Sequence[sympy.Symbol],
-    X: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-    *,
-    z: float = 4.0,
-    rel_floor: float = 1e-7,
-    below: float = 0.1,
-    deadline: float | None = None,
+    expr, symbols, X, y, sample_weight=None, *, z=4.0, rel_floor=1e-7, below=0.1, deadline=None
 ) -> sympy.Expr:
     """Removes groups of small terms the data cannot tell apart from zero.
 
@@ -338,13 +326,14 @@ def drop_terms(
     ``RSS_new <= RSS + z * k * sigma2`` (``sigma2 = RSS / (n - p)``, floored as in
     :func:`round_constants`): an F-test on the group. Returns the formula with the accepted
     removals, refit; unchanged when none passes.
+    Arguments as :func:`round_constants`'s (``z``, ``rel_floor``, ``deadline``).
     """
     X = np.asarray(X, np.float64)
     y = np.asarray(y, np.float64)
     w = _weights(sample_weight, len(y))
     n = len(y)
     ms_y = float(np.average(y * y, weights=w))
-    floor = rel_floor**2 * ms_y * float(np.sum(w))
+    floor = _rss_of(rel_floor, y, w)
 
     def fit(e):
         e, rss = refit(e, symbols, X, y, w)
@@ -370,7 +359,7 @@ def drop_terms(
                         sizes.append((size, t))
                 sizes.sort(key=lambda st: st[0])
                 small = [t for _, t in sizes][: len(node.args) - 1]  # never the whole sum
-                sigma2 = max(rss / max(n - p, 1), floor / max(n, 1))
+                sigma2 = _sigma2(rss, n, p, floor)
                 for k in range(len(small), 0, -1):
                     kept = [t for t in node.args if t not in small[:k]]
                     new, rss_new, p_new = fit(expr.xreplace({node: node.func(*kept)}))
