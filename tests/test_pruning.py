@@ -15,6 +15,7 @@ from symnet.pruning import (
     magnitude_masks,
     pairs,
     prune_and_retrain,
+    prune_population,
     saliency,
     saliency_masks,
 )
@@ -64,6 +65,18 @@ def test_magnitude_vmaps_over_population():
         one = magnitude_masks(_member(p, i), _member(m, i), 0.3)
         for path, v in _flat(one).items():
             np.testing.assert_array_equal(_flat(pop)[path][i], v)
+
+
+def test_prune_population_prunes_each_member_and_counts_its_live_weights():
+    _, p, m = _stacked_eql(range(3))
+    masks, active = prune_population(p, m, jnp.float32(0.3))
+    for i in range(3):
+        one = magnitude_masks(_member(p, i), _member(m, i), 0.3)
+        for path, v in _flat(one).items():
+            np.testing.assert_array_equal(_flat(masks)[path][i], v)
+        assert int(active[i]) == int(count_active(_member(p, i), one))
+    _, looser = prune_population(p, m, jnp.float32(0.0))
+    assert np.all(np.asarray(looser) >= np.asarray(active))
 
 
 # -- saliency values -------------------------------------------------------------------------

@@ -15,7 +15,14 @@ from flax import nnx
 
 from symnet.layers import MASK_SUFFIX
 
-__all__ = ["pairs", "apply_masks", "map_masks", "count_active", "magnitude_masks"]
+__all__ = [
+    "pairs",
+    "apply_masks",
+    "map_masks",
+    "count_active",
+    "magnitude_masks",
+    "prune_population",
+]
 
 
 def pairs(params: nnx.State, masks: nnx.State) -> list[tuple[tuple, tuple]]:
@@ -90,3 +97,15 @@ def magnitude_masks(params: nnx.State, masks: nnx.State, threshold: float | jax.
       0
     """
     return map_masks(params, masks, lambda w, m: m * (jnp.abs(w) > threshold))
+
+
+@jax.jit
+def prune_population(params: nnx.State, masks: nnx.State, threshold: jax.Array):
+    """Magnitude pruning of a whole population (a leading member axis on every leaf).
+
+    Returns ``(masks_t, active)``: each member's :func:`magnitude_masks` at ``threshold``
+    and its count of live weights (shape ``(members,)``). One compiled program per
+    population shape; ``threshold`` is traced, so every threshold reuses it.
+    """
+    masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(params, masks, threshold)
+    return masks_t, count_active(params, masks_t, axis0=True)

@@ -20,7 +20,7 @@ import sympy
 from symnet._checkpoint import StateCheckpoints
 from symnet._export import population_formulas
 from symnet._train import init_population, population_trainer
-from symnet.pruning import count_active, magnitude_masks
+from symnet.pruning import prune_population
 from symnet.search._select import loss_front
 from symnet.search._views import view_symbols
 
@@ -120,7 +120,7 @@ def _shortlist_members(trainer, state, X_val, y_val, config, late: bool):
     ``(variant, member)`` picks and the variants' masks."""
     variants, losses, actives = [], [], []
     for t in (0.0, *config.prune_thresholds):
-        masks_t, active = _prune_population(state.params, state.masks, jnp.float32(t))
+        masks_t, active = prune_population(state.params, state.masks, jnp.float32(t))
         pred = np.asarray(trainer.predict(state._replace(masks=masks_t), X_val))[..., 0]
         loss = np.mean((pred - y_val) ** 2, axis=1)
         losses.append(np.where(np.isfinite(loss), loss, np.inf))
@@ -129,10 +129,3 @@ def _shortlist_members(trainer, state, X_val, y_val, config, late: bool):
     k = 2 if late else config.max_candidates
     order = loss_front(np.concatenate(losses), np.concatenate(actives), k)
     return [divmod(int(v), config.population_size) for v in order], variants
-
-
-@jax.jit
-def _prune_population(params, masks, threshold):
-    """Magnitude-pruned masks of every member and each member's count of live weights."""
-    masks_t = jax.vmap(magnitude_masks, in_axes=(0, 0, None))(params, masks, threshold)
-    return masks_t, count_active(params, masks_t, axis0=True)
