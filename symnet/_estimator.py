@@ -142,6 +142,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         structure had been trained and refit).
       selection_: index of the selected row (a list for multi-output).
       feature_names_in_: variable names (DataFrame columns or ``x0, x1, ...``).
+      named_features_: whether those names came from the user (a DataFrame or
+        ``variable_names``); then ``predict`` matches a DataFrame's columns to them by name.
 
     Example:
       >>> import numpy as np
@@ -277,6 +279,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             exprs.append([c.expr for c in front])
         self.n_features_in_ = len(names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.named_features_ = variable_names is not None or hasattr(X, "columns")
         self.n_outputs_ = len(datasets)
         self._exprs = exprs
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
@@ -349,8 +352,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X, index: int | None = None) -> np.ndarray:
         """Predictions of the selected formula(s): shape (n,) or (n, n_outputs)."""
         check_is_fitted(self, "equations_")
-        X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
-        X_arr = check_X(X_arr)
+        X_arr = check_X(self._in_training_order(X))
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X_arr.shape[1]} features, but SymbolicRegressor is expecting "
@@ -361,6 +363,26 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             for k in range(self.n_outputs_)
         ]
         return outs[0] if self.n_outputs_ == 1 else np.column_stack(outs)
+
+    def _in_training_order(self, X):
+        """``X`` with its columns in training order: a DataFrame is matched to
+        ``feature_names_in_`` by name (as scikit-learn does) when the fit had names (a
+        DataFrame or ``variable_names``); a bare array is taken in training order."""
+        if not (hasattr(X, "columns") and hasattr(X, "to_numpy")):
+            return X
+        if not getattr(self, "named_features_", True):
+            return X.to_numpy()
+        names = [str(n) for n in self.feature_names_in_]
+        by_name = {str(c): c for c in X.columns}
+        missing = [n for n in names if n not in by_name]
+        unknown = [c for c in by_name if c not in names]
+        if missing or unknown or len(by_name) != len(X.columns):
+            raise ValueError(
+                "The feature names should match those that were passed during fit: "
+                f"`X` must have the columns the model was fit on, {names} (any order); "
+                f"missing {missing}, unknown {unknown}, given {[str(c) for c in X.columns]}."
+            )
+        return X[[by_name[n] for n in names]].to_numpy()
 
     def __str__(self) -> str:
         if not hasattr(self, "equations_"):

@@ -171,6 +171,28 @@ def test_bad_variable_names_and_predict_shape(fitted):
         fitted.sympy(index=99)
 
 
+def test_predict_matches_dataframe_columns_by_name(frame, fitted):
+    """scikit-learn's rule: a DataFrame is matched to ``feature_names_in_`` by name (the
+    reordered frame predicts the same), missing or unknown names are an error naming
+    them, a bare array is taken in training order."""
+    df, _ = frame
+    # a formula that is not symmetric in its inputs, so a swap would show
+    model = SymbolicRegressor(**FAST).fit(df, df["N"] + 2 * df["x y"] ** 2)
+    expected = model.predict(df)
+    np.testing.assert_array_equal(model.predict(df[["x y", "N"]]), expected)
+    np.testing.assert_array_equal(model.predict(df.to_numpy()), expected)
+    with pytest.raises(ValueError, match=r"missing \['x y'\], unknown \['xy'\]"):
+        model.predict(df.rename(columns={"x y": "xy"}))
+    with pytest.raises(ValueError, match=r"unknown \['z'\]"):
+        model.predict(df.assign(z=1.0))
+    # fit on a bare array: a DataFrame's columns are taken in order, whatever their names
+    plain = SymbolicRegressor(**FAST).fit(df.to_numpy(), df["N"] * df["x y"])
+    assert not plain.named_features_ and model.named_features_
+    renamed = df.rename(columns={"N": "a", "x y": "b"})
+    np.testing.assert_array_equal(plain.predict(renamed), plain.predict(df.to_numpy()))
+    np.testing.assert_allclose(plain.predict(renamed), df["N"] * df["x y"], rtol=1e-9)
+
+
 def test_kepler_third_law_from_six_planets():
     # The planets known to Kepler: semi-major axis (AU) and period (years).
     a = np.array([0.3871, 0.7233, 1.0000, 1.5237, 5.2028, 9.5388])
