@@ -43,10 +43,6 @@ __all__ = ["SymbolicRegressor"]
 SELECTION_RULES = ("accuracy", "best", "score")
 
 
-#: The one set of defaults: the search's (``SearchConfig``), read here for ``__init__``.
-_DEFAULTS = DEFAULT_CONFIG
-
-
 def _feature_names(X, variable_names, n_features) -> list[str]:
     """``variable_names``, else the DataFrame's columns, else ``x0, x1, ...``."""
     if variable_names is not None:
@@ -73,9 +69,8 @@ def _datasets(X, y, sample_weight, variable_names, key, config) -> tuple[list[Da
             X_arr,
             t,
             key=jax.random.fold_in(key, k),
+            config=config,
             sample_weight=sample_weight,
-            validation_fraction=config.validation_fraction,
-            loo_below=config.loo_below,
         )
         for k, t in enumerate(targets)
     ]
@@ -156,21 +151,21 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        preset: str | tuple[str, ...] = _DEFAULTS.preset,
-        rounds: int | None = _DEFAULTS.rounds,
-        width: int = _DEFAULTS.width,
-        n_restarts: int = _DEFAULTS.n_restarts,
-        sparsity: tuple[float, ...] = _DEFAULTS.sparsity,
-        steps: int = _DEFAULTS.train.steps,
-        learning_rate: float = _DEFAULTS.train.learning_rate,
-        batch_size: int | None = _DEFAULTS.train.batch_size,
-        max_candidates: int = _DEFAULTS.max_candidates,
-        validation_fraction: float = _DEFAULTS.validation_fraction,
-        views: tuple[str, ...] = _DEFAULTS.views,
+        preset: str | tuple[str, ...] = DEFAULT_CONFIG.preset,
+        rounds: int | None = DEFAULT_CONFIG.rounds,
+        width: int = DEFAULT_CONFIG.width,
+        n_restarts: int = DEFAULT_CONFIG.n_restarts,
+        sparsity: tuple[float, ...] = DEFAULT_CONFIG.sparsity,
+        steps: int = DEFAULT_CONFIG.train.steps,
+        learning_rate: float = DEFAULT_CONFIG.train.learning_rate,
+        batch_size: int | None = DEFAULT_CONFIG.train.batch_size,
+        max_candidates: int = DEFAULT_CONFIG.max_candidates,
+        validation_fraction: float = DEFAULT_CONFIG.validation_fraction,
+        views: tuple[str, ...] = DEFAULT_CONFIG.views,
         model_selection: str = "best",
         selection_tolerance: float | None = None,
-        early_stop_condition: float | None = _DEFAULTS.early_stop_condition,
-        oversample_worst: float = _DEFAULTS.oversample_worst,
+        early_stop_condition: float | None = DEFAULT_CONFIG.early_stop_condition,
+        oversample_worst: float = DEFAULT_CONFIG.oversample_worst,
         warm_start: bool = False,
         max_time: float | None = None,
         random_state=None,
@@ -215,7 +210,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 f"`max_time` must be None or a positive number, got {self.max_time!r}."
             )
         train = dataclasses.replace(
-            _DEFAULTS.train,
+            DEFAULT_CONFIG.train,
             steps=self.steps,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
@@ -267,7 +262,6 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             with _progress(self.verbose, label) as report:
                 cands = search(
                     data,
-                    key=jax.random.fold_in(key, k),
                     config=config,
                     budget=budget.split(len(datasets) - k),  # what is left, evenly
                     progress=report,

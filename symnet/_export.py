@@ -7,11 +7,12 @@ layers; :func:`population_formulas` exports shortlisted members and undoes the t
 standardisation, ``f = sd * g + mu``. A data view's ``back`` (:mod:`symnet.search`) then
 maps the view's inputs back to the user's variables.
 
-Sympy -> JAX. :func:`lift_constants` replaces constants by symbols ``c_k`` and
-:func:`jax_functions` lambdifies ``f(x_1, ..., x_d, c_1, ..., c_p)`` with the JAX backend:
-:func:`jax_formula` (``SymbolicRegressor.jax``, PySR's ``{"callable", "parameters"}``,
-floats only) and :class:`symnet.distill.FormulaModule` (every movable constant, as
-trainable parameters) are built on them.
+Sympy -> JAX. Constants become symbols (:func:`symnet._refit.parametrize`: every float,
+as the refits do; :func:`lift_constants`: every constant that can move without changing
+the structure) and :func:`jax_functions` lambdifies ``f(x_1, ..., x_d, c_1, ..., c_p)``
+with the JAX backend: :func:`jax_formula` (``SymbolicRegressor.jax``, PySR's
+``{"callable", "parameters"}``, floats only) and :class:`symnet.distill.FormulaModule`
+(movable constants, as trainable parameters) are built on them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import sympy
 from flax import nnx
+
+from symnet._refit import parametrize
 
 __all__ = [
     "jax_formula",
@@ -52,13 +55,11 @@ def population_formulas(graphdef, params, variants, picks, symbols, mu: float, s
     return [sd * export_member(graphdef, params, variants[t], i, symbols) + mu for t, i in picks]
 
 
-def lift_constants(exprs: Sequence[sympy.Expr], prefix: str = "_p", *, movable: bool = True):
-    """Replaces the constants of ``exprs`` by symbols ``{prefix}{k}``, one per occurrence.
-
-    With ``movable`` (default), every constant that can move without changing the formula's
-    structure is lifted: floats anywhere, and rationals other than 0 and +-1 outside
-    exponents (``x**2`` must not become ``x**2.0001``, which is NaN for ``x < 0``; named
-    numbers such as ``pi`` stay). Otherwise only floats are lifted.
+def lift_constants(exprs: Sequence[sympy.Expr], prefix: str = "_p"):
+    """Replaces the constants of ``exprs`` that can move without changing the formula's
+    structure by symbols ``{prefix}{k}``, one per occurrence: floats anywhere, and
+    rationals other than 0 and +-1 outside exponents (``x**2`` must not become
+    ``x**2.0001``, which is NaN for ``x < 0``; named numbers such as ``pi`` stay).
 
     Returns:
       ``(lifted expressions, constant symbols, float64 values)``.
@@ -81,9 +82,9 @@ def lift_constants(exprs: Sequence[sympy.Expr], prefix: str = "_p", *, movable: 
     def walk(e):
         if isinstance(e, sympy.Float):
             return new(e)
-        if movable and isinstance(e, sympy.Rational):
+        if isinstance(e, sympy.Rational):
             return e if e in (0, 1, -1) else new(e)
-        if movable and isinstance(e, sympy.Pow):
+        if isinstance(e, sympy.Pow):
             base, ex = e.args
             return sympy.Pow(walk(base), new(ex) if isinstance(ex, sympy.Float) else ex)
         if not e.args or isinstance(e, sympy.NumberSymbol):
@@ -111,13 +112,13 @@ def jax_formula(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> dict:
         for r in expr.atoms(sympy.Rational)
         if abs(r.p) > _JAX_INT_LIMIT or r.q > _JAX_INT_LIMIT
     }
-    (lifted,), consts, values = lift_constants([expr.xreplace(big)], "_c", movable=False)
-    (fn,) = jax_functions([lifted], symbols, consts)
-    n, p = len(symbols), len(consts)
+    par = parametrize(expr.xreplace(big))
+    (fn,) = jax_functions([par.expr], symbols, par.consts)
+    n, p = len(symbols), len(par.consts)
 
     def f(X, params):
         X = jnp.asarray(X)
         out = fn(*(X[:, i] for i in range(n)), *(params[k] for k in range(p)))
         return jnp.broadcast_to(out, X.shape[:1])
 
-    return {"callable": f, "parameters": jnp.asarray(values)}
+    return {"callable": f, "parameters": jnp.asarray(par.values)}

@@ -103,13 +103,25 @@ def test_slots_run_every_view_with_the_first_architecture_then_the_next(X):
         state.n_slots += 1
     order = [("default", "raw"), ("default", "log"), ("rational", "raw"), ("rational", "log")]
     assert slots == [(*s, 0) for s in order] + [(*s, 1) for s in order]
-    # the first slot uses the keys a single-pass search always used
-    first = SearchState.start(key, CONFIG.presets, views, []).next_slot(Budget.of(None), CONFIG)
-    expected = jax.random.split(key, 3)[1:]
-    assert all(
-        np.array_equal(jax.random.key_data(a), jax.random.key_data(b))
-        for a, b in zip(first.keys, expected, strict=True)
-    )
+    # The keys a single-pass search always used: view 0 the 2nd and 3rd of split(key, 3),
+    # view v split(fold_in(key, v)) with the first architecture; every other slot folds
+    # its round and index in.
+    state = SearchState.start(key, CONFIG.presets, views, [])
+    keys = []
+    while (slot := state.next_slot(Budget.of(None), config)) is not None:
+        keys.append(slot.keys)
+        state.n_slots += 1
+
+    def same(got, expected):
+        return all(
+            np.array_equal(jax.random.key_data(a), jax.random.key_data(b))
+            for a, b in zip(got, expected, strict=True)
+        )
+
+    assert same(keys[0], jax.random.split(key, 3)[1:])
+    assert same(keys[1], jax.random.split(jax.random.fold_in(key, 1)))
+    assert same(keys[2], jax.random.split(jax.random.fold_in(key, 1_000_003 + 2)))
+    assert same(keys[5], jax.random.split(jax.random.fold_in(key, 2 * 1_000_003 + 5)))
 
 
 def test_reduce_queues_views_of_the_reduced_target_next(X):

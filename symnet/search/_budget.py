@@ -7,12 +7,14 @@ the time already spent, the rules are:
 
 * ``SIMPLIFY_SHARE * T`` is kept for stage 2: a slot may use at most
   ``room = T - t - SIMPLIFY_SHARE * T``.
-* In the first pass over the slots, a slot may take only ``room / min(q + 1, LOOKAHEAD)``
-  (``q`` slots still queued), so the first slots do not starve the next ones.
+* In the first pass over the slots, a slot's deadline is ``now + part`` with
+  ``part = room / min(q + 1, LOOKAHEAD)`` (``q`` slots still queued), so the first slots
+  do not starve the next ones; in later passes ``part = room``.
 * From the measured seconds per training step (``rate``) and the mean time a slot spends
   outside training (``overhead``), a slot whose full schedule of ``S`` steps does not fit
-  runs ``floor((share - overhead) / rate)`` steps, but never fewer than
-  ``MIN_STEP_FRACTION * S``: when even those do not fit in the whole room, stage 1 ends.
+  in ``part`` runs ``floor((part - overhead) / rate)`` steps, but never fewer than
+  ``MIN_STEP_FRACTION * S``; those get the whole room as their deadline, and when even
+  they do not fit in it, stage 1 ends.
 * Refits of exported formulas stop once less than ``REFIT_STOP * SIMPLIFY_SHARE * T`` is
   left (after at least one refit).
 * Stage 2 and the sympy calls in it stop at the deadline ``start + T``; each formula is

@@ -28,7 +28,8 @@ class SearchConfig:
       n_restarts: independent initialisations per sparsity strength.
       sparsity: sparsity strengths; population size = n_restarts * len(sparsity).
       train: population trainer settings.
-      max_candidates: members exported and refit (best validation loss first).
+      max_candidates: members exported and refit per slot: the (active weights,
+        validation loss) Pareto front of the members first, then the best by loss.
       validation_fraction: share of samples held out for selection.
       simplify_seconds: time limit of each sympy simplification.
       chunk_steps: training steps per compiled call between budget checks.

@@ -14,6 +14,7 @@ import sympy
 from symnet._refit import evaluate, loo_residuals
 from symnet._sympy_utils import complexity
 from symnet._validation import check_names, check_X_y
+from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._select import Candidate
 
 __all__ = ["Data", "PROBE_POINTS"]
@@ -37,6 +38,8 @@ class Data:
         on the whole box, not only at the samples (a root or log of a fitted expression
         can cross its domain between them).
       var_tr, var_val: variances of ``y`` on each split (1 where 0), the losses' unit.
+      key: the search's PRNG key; the split and the probe points derive from the first of
+        ``jax.random.split(key, 3)``, the first population from the other two.
     """
 
     X: np.ndarray
@@ -50,6 +53,7 @@ class Data:
     probe: np.ndarray
     var_tr: float
     var_val: float
+    key: jax.Array
 
     @classmethod
     def build(
@@ -58,27 +62,24 @@ class Data:
         y,
         *,
         key: jax.Array,
+        config: SearchConfig = DEFAULT_CONFIG,
         names: Sequence[str] | None = None,
         sample_weight=None,
-        validation_fraction: float = 0.25,
-        loo_below: int = 30,
     ) -> Data:
-        """Validates ``(X, y, sample_weight, names)`` and splits the rows with ``key``.
-
-        The split and the probe points derive from the first of ``jax.random.split(key,
-        3)``; the search initialises and trains its first population with the other two.
-        """
+        """Validates ``(X, y, sample_weight, names)`` and splits the rows with ``key``
+        (``config.validation_fraction`` held out; leave-one-out below ``config.loo_below``
+        rows)."""
         X, y, w = check_X_y(X, y, sample_weight)
         n, d = X.shape
         names = tuple(check_names(names, d))
         w = np.ones(n) if w is None else w
         k_split = jax.random.split(key, 3)[0]
         perm = np.asarray(jax.random.permutation(k_split, n))
-        loo = n < loo_below
+        loo = n < config.loo_below
         if loo:  # too few samples to hold some out: train on all, validate leave-one-out
             val = tr = np.sort(perm)
         else:
-            n_val = max(1, int(round(validation_fraction * n)))
+            n_val = max(1, int(round(config.validation_fraction * n)))
             val, tr = perm[:n_val], perm[n_val:]
         seed = int(jax.random.randint(k_split, (), 0, 2**31 - 1))
         probe = np.random.default_rng(seed).uniform(
@@ -96,12 +97,18 @@ class Data:
             probe=probe,
             var_tr=float(np.var(y[tr])) or 1.0,
             var_val=float(np.var(y[val])) or 1.0,
+            key=key,
         )
 
     @functools.cached_property
     def train(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(X, y, w)`` of the training split: what refits and polishing fit."""
         return self.X[self.tr], self.y[self.tr], self.w[self.tr]
+
+    @functools.cached_property
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of the validation split."""
+        return self.X[self.val], self.y[self.val]
 
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
         """``expr`` as a :class:`Candidate` with its normalised losses (MSE / var(y)) on
@@ -111,7 +118,7 @@ class Data:
         if self.loo:
             val_nmse = _loo_nmse(expr, self.symbols, self.X, self.y, self.w, self.var_val)
         else:
-            val_nmse = _nmse(expr, self.symbols, self.X[self.val], self.y[self.val], self.var_val)
+            val_nmse = _nmse(expr, self.symbols, *self.validation, self.var_val)
         return Candidate(
             expr=expr,
             complexity=complexity(expr),

@@ -2,9 +2,9 @@
 
 ::
 
-    data   = Data.build(X, y, ...)                 validated once; split; probe box
+    data   = Data.build(X, y, key=key, ...)        validated once; split; probe box
     budget = Budget.until(deadline)                the only owner of the time policy
-    state  = SearchState.start(key, presets, views, baselines)
+    state  = SearchState.start(data.key, presets, views, baselines)
     while (slot := state.next_slot(budget, config)) is not None:
         trained = train_slot(state, slot, data, config)      a population on one view
         state = refit_slot(state, slot, trained, data, ...)  formulas back, refit, scored
@@ -43,17 +43,17 @@ def _silent(stage: str, fraction: float) -> None:
 def search(
     data: Data,
     *,
-    key: jax.Array,
     config: SearchConfig = DEFAULT_CONFIG,
     budget: Budget | None = None,
     progress: Callable[[str, float], None] | None = None,
     checkpoint_dir: str | None = None,
 ) -> list[Candidate]:
-    """Searches formulas for validated ``data`` (see :func:`discover`) within ``budget``."""
+    """Searches formulas for validated ``data`` (built with the same ``config``, see
+    :func:`discover`) within ``budget``; the PRNG key is ``data.key``."""
     report = progress or _silent
     budget = Budget.until(None) if budget is None else budget
     views = make_views(data.X, data.y, data.symbols, config.views)
-    state = SearchState.start(key, config.presets, views, baselines(data, budget))
+    state = SearchState.start(data.key, config.presets, views, baselines(data, budget))
     while (slot := state.next_slot(budget, config)) is not None:
         trained = train_slot(
             state, slot, data, config, report=report, checkpoint_dir=checkpoint_dir
@@ -94,18 +94,9 @@ def discover(
       least-squares fit are always among them.
     """
     budget = Budget.until(deadline)
-    data = Data.build(
-        X,
-        y,
-        key=key,
-        names=names,
-        sample_weight=sample_weight,
-        validation_fraction=config.validation_fraction,
-        loo_below=config.loo_below,
-    )
+    data = Data.build(X, y, key=key, config=config, names=names, sample_weight=sample_weight)
     return search(
         data,
-        key=key,
         config=config,
         budget=budget,
         progress=progress,

@@ -5,7 +5,7 @@ Buckingham's theorem without units: if scaling the positive inputs as
 
     sum_i a_i E_i(x) = k   at every x,   with   E_i = x_i * d(log|f|)/d(x_i)
 
-(Euler's relation; ``E_i`` are the elasticities :mod:`symnet._factors` uses). The vectors
+(Euler's relation; ``E_i`` are the elasticities :mod:`symnet.search._factors` uses). The vectors
 ``(a, k)`` with ``[E, -1] (a, k) = 0`` on all samples form the null space of the
 elasticity matrix augmented with a constant column; it is measured on a *surrogate* (an
 accurate formula the search already found) by central differences, and its reduced
@@ -125,7 +125,7 @@ def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | Non
     :func:`symnet.search.power_factors`.
 
     Only symmetries that scale at least two inputs together count (a symmetry of one input
-    alone is a power factor, :func:`symnet._factors.power_factors`). Each rounded symmetry
+    alone is a power factor, :func:`symnet.search.power_factors`). Each rounded symmetry
     must hold as ``power_factors``' exponents do: ``|E a - k|`` within ``tol`` at half of
     the points where ``|f|`` exceeds a third of its RMS and within ``3 * tol`` at 90%.
 

@@ -141,14 +141,11 @@ def polish_front(candidates, data, config, budget) -> list:
             out.append(cand)
             continue
         polished = _polished(cand, data, config, budget)
-        kept = polished
-        worse = polished is not cand and polished.val_nmse > _WORSE * cand.val_nmse + 1e-12
-        if worse:
-            kept = cand
-            if not budget.late():
-                strict = _polished(cand, data, config, budget, rel_tol=0.0)
-                if strict is not cand and strict.val_nmse <= _WORSE * cand.val_nmse + 1e-12:
-                    kept = strict
+        worse = not _as_good(polished, cand)
+        kept = cand
+        if worse and not budget.late():
+            strict = _polished(cand, data, config, budget, rel_tol=0.0)
+            kept = strict if _as_good(strict, cand) else cand
         for c in (polished, kept) if worse else (polished,):
             key = sympy.srepr(c.expr)
             if key not in seen:
@@ -157,9 +154,10 @@ def polish_front(candidates, data, config, budget) -> list:
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
 
 
-#: A polished form whose validation loss exceeds this multiple of the original's is
-#: "clearly worse" (plus 1e-12 for exact fits).
-_WORSE = 1.5
+def _as_good(new, old) -> bool:
+    """Not clearly worse: validation loss at most 1.5 x the original's (plus 1e-12 for
+    exact fits)."""
+    return new.val_nmse <= 1.5 * old.val_nmse + 1e-12
 
 
 def _polished(cand, data, config, budget, rel_tol=None):

@@ -79,4 +79,4 @@ def refit_slot(state, slot, trained: Trained, data, config, budget, report):
 def stop_early(state, config) -> bool:
     """PySR's ``early_stop_condition``: a candidate's validation loss is at most it."""
     esc = config.early_stop_condition
-    return esc is not None and min(c.val_nmse for c in state.candidates) <= esc
+    return esc is not None and state.best().val_nmse <= esc

@@ -41,11 +41,12 @@ class Slot(NamedTuple):
 
 @dataclasses.dataclass
 class SearchState:
-    """What a search knows between slots.
+    """What a search knows between slots. Stages update it in place and return it, so the
+    search reads as a pipeline (``state = stage(state, ...)``).
 
     Attributes:
       key: the search's PRNG key. presets: architectures searched.
-      views: data views, the base ones first, then those reductions added.
+      views: data views, the ``n_base`` base ones first, then those reductions added.
       slots: the (architecture, view) pairs of one pass. queue: those left in this pass.
       round: the pass (0: the first). n_slots: slots run so far. n_refit: formulas refit.
       candidates: every refit candidate so far (baselines first).
@@ -75,6 +76,10 @@ class SearchState:
         order all views with the first architecture, then the next."""
         slots = [(p, v) for p in range(len(presets)) for v in range(len(views))]
         return cls(key, tuple(presets), list(views), slots, list(slots), len(views), candidates)
+
+    def best(self) -> Candidate:
+        """The candidate with the lowest validation loss."""
+        return min(self.candidates, key=lambda c: c.val_nmse)
 
     def next_slot(self, budget: Budget, config) -> Slot | None:
         """Pops the next slot with the budget's plan for it; None when the search's passes
