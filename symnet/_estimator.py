@@ -48,7 +48,10 @@ def _feature_names(X, variable_names, n_features) -> list[str]:
     if variable_names is not None:
         return check_names(variable_names, n_features, param="variable_names")
     if hasattr(X, "columns"):
-        return check_names([str(c) for c in X.columns], n_features, param="variable_names")
+        columns = [str(c) for c in X.columns]
+        if dups := sorted({c for c in columns if columns.count(c) > 1}):
+            raise ValueError(f"`X` has duplicate column names {dups}; name each column once.")
+        return check_names(columns, n_features, param="X.columns")
     return check_names(None, n_features)
 
 

@@ -31,10 +31,17 @@ def check_new_run_dir(run_dir, *, resume: bool = False) -> Path:
     """
     path = Path(run_dir)
     if not path.exists():
+        parent = next(p for p in path.absolute().parents if p.exists())
+        if not os.access(parent, os.W_OK):
+            raise ValueError(
+                f"`run_dir` {str(path)!r} cannot be created: {str(parent)!r} is not writable."
+            )
         return path
     if not path.is_dir():
         raise ValueError(f"`run_dir` {str(path)!r} exists and is not a directory.")
     entries = {p.name for p in path.iterdir()}
+    if not os.access(path, os.W_OK):
+        raise ValueError(f"`run_dir` {str(path)!r} is not writable.")
     if not entries or (resume and entries == {CHECKPOINTS}):
         return path
     hint = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from symnet._estimator import SymbolicRegressor
 from symnet._scoring import is_symbolic_solution
+from symnet.search import DEFAULT_CONFIG
 
 app = typer.Typer(add_completion=False, help="symnet: discover formulas with symbolic networks.")
 
@@ -66,15 +68,26 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         _fail(f"data file {str(path)!r} does not exist.")
     try:
-        return pd.read_csv(path)
+        df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         _fail(f"could not read {str(path)!r} as CSV: {err}")
+    if len(df) == 0:
+        _fail(f"{str(path)!r} has a header row ({list(df.columns)}) but no data rows.")
+    return df
 
 
 def _numeric(df: pd.DataFrame, columns, path) -> None:
+    """Each of ``columns`` must be numeric and have no empty or NaN cell."""
     bad = [c for c in columns if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
         _fail(f"column(s) {bad} of {str(path)!r} are not numeric.")
+    empty = [c for c in columns if df[c].isna().any()]
+    if empty:
+        row = int(df[empty[0]].isna().to_numpy().argmax())
+        _fail(
+            f"column(s) {empty} of {str(path)!r} have empty or NaN cells (the first in "
+            f"column {empty[0]!r}, data row {row + 1})."
+        )
 
 
 @app.command()
@@ -85,8 +98,22 @@ def fit(
     run_dir: Path = typer.Option(None, "--run-dir", help="New directory for the results."),
     seed: int = typer.Option(0, help="Random seed."),
     selection: str = typer.Option("best", help="Model selection: best, accuracy or score."),
-    steps: int = typer.Option(3000, help="Training steps per population."),
-    restarts: int = typer.Option(8, help="Restarts per sparsity strength."),
+    steps: int = typer.Option(DEFAULT_CONFIG.train.steps, help="Training steps per population."),
+    restarts: int = typer.Option(
+        DEFAULT_CONFIG.n_restarts, help="Restarts per sparsity strength."
+    ),
+    preset: list[str] = typer.Option(
+        None, "--preset", help="Architecture (repeat for several); default: default, rational."
+    ),
+    views: list[str] = typer.Option(
+        None, "--views", help="Data view (repeat for several); default: raw, log, square."
+    ),
+    warm_start: bool = typer.Option(
+        False, "--warm-start", help="Resume the checkpoints a killed fit left in --run-dir."
+    ),
+    verbose: bool = typer.Option(
+        None, "--verbose/--quiet", help="Progress bar (default: on when run in a terminal)."
+    ),
 ) -> None:
     """Fits formulas for TARGET from the other columns and prints the Pareto front."""
     df = _read_csv(data)
@@ -102,6 +129,10 @@ def fit(
         model_selection=selection,
         steps=steps,
         n_restarts=restarts,
+        preset=tuple(preset) if preset else DEFAULT_CONFIG.preset,
+        views=tuple(views) if views else DEFAULT_CONFIG.views,
+        warm_start=warm_start,
+        verbose=int(sys.stdout.isatty() if verbose is None else verbose),
     )
     try:
         model.fit(df[features], df[target], run_dir=run_dir)

@@ -65,3 +65,42 @@ def test_cli_errors_are_one_line(tmp_path):
     bad.write_text("a,b,y\n1,x,3\n2,3,5\n3,4,6\n")
     res = runner.invoke(app, ["fit", str(bad), "--target", "y"])
     assert res.exit_code == 2 and "not numeric" in res.output
+
+
+def test_cli_messages_name_what_is_wrong(tmp_path):
+    runner = CliRunner()
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,y\n")
+    res = runner.invoke(app, ["fit", str(header), "--target", "y"])
+    assert res.exit_code == 2 and "no data rows" in res.output
+    hole = tmp_path / "hole.csv"
+    hole.write_text("a,b,y\n1,2,3\n2,,5\n3,4,6\n")
+    res = runner.invoke(app, ["fit", str(hole), "--target", "y"])
+    assert res.exit_code == 2 and "['b']" in res.output and "data row 2" in res.output
+    assert "not numeric" not in res.output
+
+
+def test_fit_options_reach_the_estimator(tmp_path, monkeypatch):
+    """--preset, --views, --warm-start and --verbose/--quiet are the estimator's settings;
+    --steps and --restarts default to the estimator's own defaults."""
+    from symnet import SymbolicRegressor
+
+    seen = {}
+
+    def fake_fit(self, X, y, **kwargs):
+        seen.update(self.get_params())
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(SymbolicRegressor, "fit", fake_fit)
+    data = _csv(tmp_path)
+    runner = CliRunner()
+    args = ["fit", str(data), "--target", "y", "--preset", "eql", "--preset", "rational"]
+    args += ["--views", "raw", "--views", "log", "--warm-start", "--quiet"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "stop here" in res.output
+    assert seen["preset"] == ("eql", "rational") and seen["views"] == ("raw", "log")
+    assert seen["warm_start"] is True and seen["verbose"] == 0
+    defaults = SymbolicRegressor().get_params()
+    assert seen["steps"] == defaults["steps"] and seen["n_restarts"] == defaults["n_restarts"]
+    res = runner.invoke(app, ["fit", str(data), "--target", "y", "--verbose"])
+    assert seen["verbose"] == 1 and seen["preset"] == defaults["preset"]

@@ -193,6 +193,22 @@ def test_predict_matches_dataframe_columns_by_name(frame, fitted):
     np.testing.assert_allclose(plain.predict(renamed), df["N"] * df["x y"], rtol=1e-9)
 
 
+def test_duplicate_columns_and_unwritable_run_dirs_are_refused_up_front(tmp_path, monkeypatch):
+    import os
+
+    df = pd.DataFrame(np.ones((5, 2)), columns=["a", "a"])
+    with pytest.raises(ValueError, match=r"`X` has duplicate column names \['a'\]"):
+        SymbolicRegressor(**FAST).fit(df, np.arange(5.0))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    # A read-only directory (as root, chmod does not stop writes: ask os.access instead).
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: real(p, mode) and p != locked)
+    for run_dir in (locked, locked / "new"):
+        with pytest.raises(ValueError, match="not writable"):
+            SymbolicRegressor(**FAST).fit(np.ones((5, 1)), np.arange(5.0), run_dir=run_dir)
+
+
 def test_kepler_third_law_from_six_planets():
     # The planets known to Kepler: semi-major axis (AU) and period (years).
     a = np.array([0.3871, 0.7233, 1.0000, 1.5237, 5.2028, 9.5388])
