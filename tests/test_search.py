@@ -442,6 +442,29 @@ def test_canonical_forms_split_roots_of_quotients_and_exp_of_logs():
     assert canonical_forms(sympy.sqrt(m / c), syms, Xn) == sympy.sqrt(m / c)
 
 
+def test_canonical_forms_take_roots_of_perfect_powers_of_one_sign():
+    """Feynman II.37.1 found as ``B*mom*sqrt(chi**2 + 2*chi + 1)``: equal to the law where
+    ``chi > -1``, and written as the law once the square is taken out of the root."""
+    from symnet.search import canonical_forms
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (100, 3))
+    b, mom, chi = syms = sympy.symbols("B mom chi", real=True)
+    law = mom * (1 + chi) * b
+    found = b * mom * sympy.sqrt(chi**2 + 2 * chi + 1)
+    assert not symnet.is_symbolic_solution(found, law, positive=["B", "mom", "chi"])
+    rewritten = canonical_forms(found, syms, X)
+    assert rewritten == b * mom * (chi + 1)
+    np.testing.assert_allclose(evaluate(rewritten, syms, X), evaluate(found, syms, X))
+    # a numeric factor stays under the root; a factor negative on the data changes sign
+    assert canonical_forms(sympy.sqrt(4 * chi**2 - 8 * chi + 4), syms, X - 4) == 2 - 2 * chi
+    # the base changes sign on the data, or an odd power of a negative base: left as it is
+    square = sympy.sqrt((b - chi) ** 2)
+    assert canonical_forms(square, syms, X) == square
+    assert canonical_forms(sympy.sqrt(chi**3), syms, X - 6) == sympy.sqrt(chi**3)  # odd, < 0
+    assert canonical_forms(sympy.sqrt(chi**3), syms, X) == chi ** sympy.Rational(3, 2)
+
+
 def test_small_noise_terms_are_dropped_together():
     """Noise leaves ``0.0079*theta - 0.038`` beside the law (Feynman I.12.11 at noise
     0.01): dropped as a group (an F-test on the pair), then 1.0058 rounds to 1. A real

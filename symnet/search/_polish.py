@@ -51,7 +51,11 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
       where ``N`` and ``D`` keep one sign ``s`` at every sample (``c*sqrt(1/(c**2 - v**2))``
       becomes ``c/sqrt(c**2 - v**2)``, which sympy can compare with ``1/sqrt(1 - v**2/c**2)``
       for positive ``c``);
-    * ``exp(a*log(u) + b) -> u**a * exp(b)`` where ``u > 0`` at every sample.
+    * ``exp(a*log(u) + b) -> u**a * exp(b)`` where ``u > 0`` at every sample;
+    * a root of a polynomial with a perfect-power factor, ``(c*q**m*r)**e ->
+      (s*q)**(m*e) * (c*r)**e``, where ``q`` keeps one sign ``s`` at every sample (and ``m``
+      is even or ``s = +1``) and ``c*r > 0`` there (``sqrt(chi**2 + 2*chi + 1)`` becomes
+      ``chi + 1`` for ``chi > -1``).
 
     Both are identities wherever the conditions hold, so the formula is unchanged on the
     data; a sub-expression that does not meet them is left as it is.
@@ -68,6 +72,24 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
             return e
         return (sn * num) ** e.exp * (sd * den) ** (-e.exp)
 
+    def root_of_power(e):
+        if not (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer):
+            return e
+        if e.base.is_number or not e.base.is_polynomial(*symbols):
+            return e
+        powers, rest = [], []
+        for f in sympy.Mul.make_args(sympy.factor(e.base)):
+            q, m = f.as_base_exp()
+            s = 0 if q.is_number or not (m.is_Integer and m > 1) else _one_signed(q, symbols, X)
+            if s == 1 or (s == -1 and m % 2 == 0):
+                powers.append((s * q) ** (m * e.exp))
+            else:
+                rest.append(f)
+        other = sympy.Mul(*rest)
+        if not powers or (other != 1 and _one_signed(other, symbols, X) != 1):
+            return e
+        return sympy.Mul(*powers) * other**e.exp
+
     def exp_of_logs(e):
         if not isinstance(e, sympy.exp):
             return e
@@ -83,6 +105,7 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
         return sympy.Mul(*powers) * sympy.exp(sympy.Add(*keep))
 
     expr = expr.replace(lambda e: e.is_Pow, root_of_quotient)
+    expr = expr.replace(lambda e: e.is_Pow, root_of_power)
     return expr.replace(lambda e: isinstance(e, sympy.exp), exp_of_logs)
 
 
