@@ -11,8 +11,6 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
 import os
 
 import jax
@@ -26,9 +24,11 @@ from symnet import _persist
 from symnet._export import jax_formula
 from symnet._refit import evaluate
 from symnet._seeding import seed_from
+from symnet._settings import search_config
 from symnet._validation import check_names, check_X
 from symnet.search import (
     DEFAULT_CONFIG,
+    DEFAULT_MAXSIZE,
     Budget,
     Data,
     SearchConfig,
@@ -39,8 +39,6 @@ from symnet.search import (
 )
 
 __all__ = ["SymbolicRegressor"]
-
-SELECTION_RULES = ("accuracy", "best", "score")
 
 
 def _feature_names(X, variable_names, n_features) -> list[str]:
@@ -119,6 +117,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       views: data views searched (raw; log: LIES log-space, for positive data; square:
         y**2, for one-signed y; standard: standardised inputs), see :mod:`symnet.search._views`.
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
+      maxsize: the most nodes (symbols, numbers, operators) a formula on the front, and so
+        the selected one, may have (PySR's ``maxsize``); larger candidates are searched but
+        not offered. None: no limit.
       selection_tolerance: widens the "best" rule's window to formulas whose validation
         MSE / var(y) is at most this (e.g. a distilled network's own normalised error on
         held-out data: formulas that agree with it more closely than it agrees with the data
@@ -129,8 +130,17 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         short extra fine-tuning (LIES' worst-region oversampling); 0 disables it.
       warm_start: with ``fit(..., run_dir=)``, resume the training checkpoints an unfinished
         (killed) fit left in ``run_dir`` instead of refusing the non-empty directory.
-      max_time: wall-clock budget of ``fit`` in seconds (None: unlimited).
-      random_state: seed; the same seed gives the same formulas on the same machine.
+      max_time: wall-clock budget of ``fit`` in seconds (None: unlimited). The search
+        keeps training until only what polishing needs is left (:class:`symnet.search.
+        Budget`); compiled programs are cached on disk (:func:`symnet.set_cache_dir`), so
+        only the first fit on a machine pays for compiling them. How much is searched
+        depends on the machine's speed, so answers may differ between runs.
+      deterministic: replace the clock with a fixed amount of work (PySR's option): one
+        pass of full schedules (``rounds`` passes if given), with no time-based cut except
+        a 30 s safety limit on each sympy simplification; the same ``random_state`` then
+        gives the same formulas in every process on the same machine and software.
+        Excludes ``max_time``.
+      random_state: seed; with ``deterministic=True`` the same seed gives the same formulas.
       verbose: 0 is silent; 1 shows a progress bar (rich; works in notebooks too).
 
     Attributes:
@@ -166,11 +176,13 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         validation_fraction: float = DEFAULT_CONFIG.validation_fraction,
         views: tuple[str, ...] = DEFAULT_CONFIG.views,
         model_selection: str = "best",
+        maxsize: int | None = DEFAULT_MAXSIZE,
         selection_tolerance: float | None = None,
         early_stop_condition: float | None = DEFAULT_CONFIG.early_stop_condition,
         oversample_worst: float = DEFAULT_CONFIG.oversample_worst,
         warm_start: bool = False,
         max_time: float | None = None,
+        deterministic: bool = False,
         random_state=None,
         verbose: int = 0,
     ):
@@ -186,51 +198,19 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.views = views
         self.model_selection = model_selection
+        self.maxsize = maxsize
         self.selection_tolerance = selection_tolerance
         self.early_stop_condition = early_stop_condition
         self.oversample_worst = oversample_worst
         self.warm_start = warm_start
         self.max_time = max_time
+        self.deterministic = deterministic
         self.random_state = random_state
         self.verbose = verbose
 
     # -- configuration ----------------------------------------------------------------------
     def _search_config(self) -> SearchConfig:
-        if self.model_selection not in SELECTION_RULES:
-            raise ValueError(
-                f"`model_selection` must be one of {SELECTION_RULES}, got "
-                f"{self.model_selection!r}."
-            )
-        tol = self.selection_tolerance
-        if tol is not None and not (isinstance(tol, (int, float)) and 0 <= tol < math.inf):
-            raise ValueError(
-                f"`selection_tolerance` must be None or a finite number >= 0, got {tol!r}."
-            )
-        if self.max_time is not None and not (
-            isinstance(self.max_time, (int, float)) and self.max_time > 0
-        ):
-            raise ValueError(
-                f"`max_time` must be None or a positive number, got {self.max_time!r}."
-            )
-        train = dataclasses.replace(
-            DEFAULT_CONFIG.train,
-            steps=self.steps,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-        )
-        return SearchConfig(
-            preset=self.preset if isinstance(self.preset, str) else tuple(self.preset),
-            rounds=self.rounds,
-            width=self.width,
-            n_restarts=self.n_restarts,
-            sparsity=tuple(float(s) for s in np.atleast_1d(self.sparsity)),
-            train=train,
-            max_candidates=self.max_candidates,
-            validation_fraction=self.validation_fraction,
-            early_stop_condition=self.early_stop_condition,
-            oversample_worst=self.oversample_worst,
-            views=tuple(self.views) if not isinstance(self.views, str) else (self.views,),
-        )
+        return search_config(self)
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, variable_names=None, run_dir=None):
@@ -251,7 +231,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         if run_dir is not None:
             _persist.check_new_run_dir(run_dir, resume=bool(self.warm_start))
         seed = seed_from(self.random_state)
-        budget = Budget.of(self.max_time)
+        budget = Budget.of(self.max_time)  # None (unlimited) when deterministic
         key = jax.random.key(seed)
         datasets, names = _datasets(X, y, sample_weight, variable_names, key, config)
         self._internal_symbols = list(datasets[0].symbols)
@@ -270,7 +250,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     progress=report,
                     checkpoint_dir=ckpt,
                 )
-            front = pareto_front(cands)
+            front = pareto_front(cands, self.maxsize)
             fronts.append(self._table(front, float(np.var(data.y))))
             selections.append(select(front, self.model_selection, self.selection_tolerance))
             exprs.append([c.expr for c in front])

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from symnet._estimator import SymbolicRegressor
 from symnet._scoring import is_symbolic_solution
-from symnet.search import DEFAULT_CONFIG
+from symnet.search import DEFAULT_CONFIG, DEFAULT_MAXSIZE
 
 app = typer.Typer(add_completion=False, help="symnet: discover formulas with symbolic networks.")
 
@@ -114,6 +114,14 @@ def fit(
     verbose: bool = typer.Option(
         None, "--verbose/--quiet", help="Progress bar (default: on when run in a terminal)."
     ),
+    deterministic: bool = typer.Option(
+        False,
+        "--deterministic",
+        help="A fixed amount of work instead of a clock: the same seed, the same formulas.",
+    ),
+    maxsize: int = typer.Option(
+        DEFAULT_MAXSIZE, "--maxsize", help="Most nodes of a formula on the front."
+    ),
 ) -> None:
     """Fits formulas for TARGET from the other columns and prints the Pareto front."""
     df = _read_csv(data)
@@ -133,6 +141,8 @@ def fit(
         views=tuple(views) if views else DEFAULT_CONFIG.views,
         warm_start=warm_start,
         verbose=int(sys.stdout.isatty() if verbose is None else verbose),
+        deterministic=deterministic,
+        maxsize=maxsize,
     )
     try:
         model.fit(df[features], df[target], run_dir=run_dir)

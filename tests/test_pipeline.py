@@ -9,8 +9,16 @@ import pytest
 import sympy
 
 import symnet
-from symnet.search import Budget, Data, SearchState, make_views, reduce
-from symnet.search._budget import LOOKAHEAD, MIN_STEP_FRACTION, REFIT_STOP, SIMPLIFY_SHARE
+from symnet.search import Budget, Data, SearchState, SlotPlan, make_views, reduce
+from symnet.search._budget import (
+    FIRST_OVERHEAD,
+    LOOKAHEAD,
+    MIN_RESERVE,
+    MIN_STEP_FRACTION,
+    REFIT_STOP,
+    REPOLISH,
+    SIMPLIFY_SHARE,
+)
 
 CONFIG = symnet.SearchConfig(preset=("default", "rational"), views=("raw", "log"))
 
@@ -22,8 +30,9 @@ def _budget(total, spent=0.0):
 
 def test_an_unlimited_budget_cuts_nothing():
     b = Budget.of(None)
-    assert b.total is None and not b.late() and b.refits_open(10**6)
-    assert b.plan_slot(first_slot=False, first_pass=True, queued=5, rate=1.0) == (None, None)
+    assert b.total is None and not b.late() and b.refits_open(10**6) and b.reserve() == 0
+    plan = b.plan_slot(first_slot=False, first_pass=True, queued=5, rate=1.0)
+    assert plan == (None, None, None) and plan.started() == plan
     assert b.split(3).deadline is None
 
 
@@ -32,32 +41,73 @@ def test_the_first_slots_share_the_room_left_for_training():
     plan = b.plan_slot(first_slot=True, first_pass=True, queued=7)
     room = 100.0 * (1 - SIMPLIFY_SHARE)
     assert plan.steps is None
-    assert plan.deadline - time.monotonic() == pytest.approx(room / LOOKAHEAD, abs=0.5)
+    assert plan.seconds == pytest.approx(room / LOOKAHEAD, abs=0.5)
+    assert plan.deadline - time.monotonic() == pytest.approx(room, abs=0.5)
     later = b.plan_slot(first_slot=True, first_pass=False, queued=7)
-    assert later.deadline - time.monotonic() == pytest.approx(room, abs=0.5)
+    assert later.seconds == pytest.approx(room, abs=0.5)
+
+
+def test_a_slots_clock_starts_when_it_is_compiled_and_ends_with_the_room():
+    now = time.monotonic()
+    plan = SlotPlan(deadline=now + 10.0, steps=None, seconds=4.0)
+    assert plan.started().deadline == pytest.approx(time.monotonic() + 4.0, abs=0.1)
+    assert plan._replace(deadline=now + 1.0).started().deadline == now + 1.0
 
 
 def test_a_slot_that_does_not_fit_runs_a_shorter_schedule_or_ends_the_search():
     b = _budget(100.0, spent=50.0)  # room: 35 s
     kw = dict(first_slot=False, first_pass=False, queued=0, full_steps=3000, overhead=5.0)
     assert b.plan_slot(rate=0.001, **kw).steps is None  # 3000 steps take 3 s: fits
-    assert 1495 <= b.plan_slot(rate=0.02, **kw).steps <= 1500  # (35 - 5) / 0.02 of 3000
+    # (35 - 5) / 0.02 = 1500 steps of 3000: no other slot fits after it, it takes the room
+    plan = b.plan_slot(rate=0.02, **kw)
+    assert 1495 <= plan.steps <= 1500 and plan.seconds == pytest.approx(35.0, abs=0.5)
     least = int(MIN_STEP_FRACTION * 3000)
-    # the share (a third of the room) fits less than the least schedule, the room does
-    plan = b.plan_slot(rate=0.02, **{**kw, "first_pass": True, "queued": 5})
+    # the share (a third of the room) fits less than the least schedule, the room does:
+    # the least schedule, with the room as its time (5 + 0.01 * 1000 = 15 s, and another
+    # slot of 15 s fits after it)
+    plan = b.plan_slot(rate=0.01, **{**kw, "first_pass": True, "queued": 5})
     assert plan.steps == least
-    assert plan.deadline - time.monotonic() == pytest.approx(35.0, abs=0.5)
+    assert plan.seconds == pytest.approx(35.0, abs=0.5)
     assert b.plan_slot(rate=0.1, **kw) is None  # 300 steps fit, fewer than 1000
     spent = _budget(100.0, spent=90.0)  # only the simplification share is left
     assert spent.plan_slot(first_slot=False, first_pass=False, queued=0) is None
     first = spent.plan_slot(first_slot=True, first_pass=False, queued=0)  # always runs
     assert first.steps is None and first.deadline <= time.monotonic()
+    rated = spent.plan_slot(rate=0.01, **{**kw, "first_slot": True})
+    assert rated.steps >= 1 and rated.deadline <= time.monotonic()
 
 
-def test_refits_stop_where_the_simplification_share_begins():
+def test_the_last_slot_that_fits_takes_the_tail_of_the_budget():
+    """A slot after which no shortest slot (1000 steps + overhead) would fit stretches its
+    schedule over the whole room instead of leaving it idle."""
+    b = _budget(100.0, spent=50.0)  # room: 35 s
+    kw = dict(first_slot=False, first_pass=False, queued=0, full_steps=3000, overhead=5.0)
+    # 3000 steps at 8 ms take 29 s, leaving 6 s: less than the shortest slot (13 s)
+    plan = b.plan_slot(rate=0.008, **kw)
+    assert plan.steps == pytest.approx(30 / 0.008, abs=2) and plan.steps > 3000
+    assert plan.seconds == pytest.approx(35.0, abs=0.5)
+    # 3000 steps at 2 ms take 11 s, leaving 24 s: room for more slots, the full schedule
+    assert b.plan_slot(rate=0.002, **kw).steps is None
+    # a measured overhead is used; before one, FIRST_OVERHEAD
+    unknown = b.plan_slot(rate=0.008, **{**kw, "overhead": None})
+    assert unknown.steps == pytest.approx((35 - FIRST_OVERHEAD) / 0.008, abs=2)
+
+
+def test_the_reserve_shrinks_to_what_polishing_took():
+    b = _budget(100.0)
+    assert b.reserve() == pytest.approx(SIMPLIFY_SHARE * 100.0)
+    assert b.reserve(polish_seconds=3.0) == pytest.approx(REPOLISH * 3.0)
+    assert b.reserve(polish_seconds=0.01) == pytest.approx(MIN_RESERVE * 100.0)
+    assert b.reserve(polish_seconds=60.0) == pytest.approx(SIMPLIFY_SHARE * 100.0)
+    plan = b.plan_slot(first_slot=False, first_pass=False, queued=0, reserve=b.reserve(3.0))
+    assert plan.seconds == pytest.approx(100.0 - REPOLISH * 3.0, abs=0.5)
+
+
+def test_refits_stop_where_the_reserve_begins():
     assert _budget(100.0, spent=50.0).refits_open(5)
     late = _budget(100.0, spent=100.0 * (1 - REFIT_STOP * SIMPLIFY_SHARE) + 1.0)
     assert late.refits_open(0) and not late.refits_open(1)
+    assert late.refits_open(1, reserve=1.0)  # a smaller reserve after a polish
 
 
 def test_the_budget_is_split_evenly_over_the_outputs_left():

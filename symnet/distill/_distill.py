@@ -25,6 +25,7 @@ from symnet.distill._active import disagreement, most_disagreeing
 from symnet.distill._fidelity import Fidelity, agreement
 from symnet.distill._sampling import PointSource, make_source, uniform, widen_box
 from symnet.distill._teacher import as_numpy_teacher, query
+from symnet.search import Budget
 
 __all__ = ["distill"]
 
@@ -140,10 +141,14 @@ class _Run:
     base: SymbolicRegressor
     variable_names: list | None
     rng: np.random.Generator
+    clock: Budget
 
-    def fit(self, X: np.ndarray, Y: np.ndarray) -> SymbolicRegressor:
-        """A clone of the base regressor, seeded from ``rng``, fitted to ``(X, Y)``."""
+    def fit(self, X: np.ndarray, Y: np.ndarray, rounds_left: int = 1) -> SymbolicRegressor:
+        """A clone of the base regressor, seeded from ``rng``, fitted to ``(X, Y)`` within
+        an even share of the time left for the ``rounds_left`` fits still to come."""
         est = clone(self.base).set_params(random_state=int(self.rng.integers(2**31 - 1)))
+        if self.clock.deadline is not None:
+            est.set_params(max_time=max(self.clock.split(rounds_left).total, 1e-3))
         y = Y[:, 0] if self.teacher.n_out == 1 else Y
         return est.fit(X, y, variable_names=self.variable_names)
 
@@ -171,14 +176,16 @@ class _Run:
 def _start(
     teacher, X, domain, sampler, variable_names, regressor, regressor_kwargs, random_state
 ) -> _Run:
-    """Checks the regressor settings, then the teacher, then the ways of querying it."""
+    """Checks the regressor settings, then the teacher, then the ways of querying it; the
+    clock of the regressor's ``max_time`` starts here."""
     base = _base_regressor(regressor, regressor_kwargs)
+    clock = Budget.of(base.max_time)
     if variable_names is None and hasattr(X, "columns"):
         variable_names = [str(c) for c in X.columns]
     fn = as_numpy_teacher(teacher)
     source = make_source(X, domain, sampler)
     rng = np.random.default_rng(seed_from(random_state))
-    return _Run(_Teacher(fn), source, base, variable_names, rng)
+    return _Run(_Teacher(fn), source, base, variable_names, rng, clock)
 
 
 def _samples(run: _Run, n_queries: int, rounds: int, n_eval: int):
@@ -208,12 +215,12 @@ def _fit_rounds(run: _Run, first, selection, budget: list[int], pool_factor: int
     queries = [X_fit]
     best, best_r2, best_round = None, -np.inf, 0
     for r, n_next in enumerate([*budget[1:], 0]):
-        est = run.fit(X_fit, Y_fit)
+        est = run.fit(X_fit, Y_fit, rounds_left=len(budget) - r)
         r2 = min(agreement(Y_sel, run.predict(est, X_sel))[0])
         if r2 >= best_r2:
             best, best_r2, best_round = est, r2, r
         added = run.active_queries(est, n_next, pool_factor) if n_next else None
-        if added is None:
+        if added is None or run.clock.late():
             break
         queries.append(added[0])
         X_fit, Y_fit = np.vstack([X_fit, added[0]]), np.vstack([Y_fit, added[1]])
@@ -279,8 +286,9 @@ def distill(
       n_queries: total teacher answers the formula is fitted on (at least 3): about half
         in the first round, the rest split evenly over the active rounds.
       rounds: fits in all; 1 disables active querying. Each round fits the regressor
-        anew, so the wall time is about ``rounds`` times the regressor's ``max_time``.
-        Rounds stop early when the formula agrees with the teacher on the whole pool.
+        anew; the regressor's ``max_time`` bounds the whole call, each round getting an
+        even share of the time left. Rounds stop early when the formula agrees with the
+        teacher on the whole pool.
       pool_factor: candidate pool size per active round, in multiples of the queries the
         round adds (the teacher is evaluated on the whole pool; only the most
         disagreeing candidates count as queries).

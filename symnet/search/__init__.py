@@ -21,6 +21,7 @@ primitive in :mod:`symnet.layers` and the primitive registry.
 from symnet.search._budget import Budget as Budget
 from symnet.search._budget import SlotPlan as SlotPlan
 from symnet.search._config import DEFAULT_CONFIG as DEFAULT_CONFIG
+from symnet.search._config import DETERMINISTIC_SIMPLIFY_SECONDS as DETERMINISTIC_SIMPLIFY_SECONDS
 from symnet.search._config import SearchConfig as SearchConfig
 from symnet.search._data import Data as Data
 from symnet.search._discover import discover as discover
@@ -37,6 +38,7 @@ from symnet.search._population import train_population as train_population
 from symnet.search._reduce import Reduction as Reduction
 from symnet.search._reduce import reduce as reduce
 from symnet.search._reduce import reductions as reductions
+from symnet.search._select import DEFAULT_MAXSIZE as DEFAULT_MAXSIZE
 from symnet.search._select import NMSE_FLOOR as NMSE_FLOOR
 from symnet.search._select import Candidate as Candidate
 from symnet.search._select import front_scores as front_scores
@@ -57,6 +59,8 @@ from symnet.search._views import view_symbols as view_symbols
 __all__ = [
     "Budget",
     "DEFAULT_CONFIG",
+    "DETERMINISTIC_SIMPLIFY_SECONDS",
+    "DEFAULT_MAXSIZE",
     "Candidate",
     "Data",
     "Groups",

@@ -10,7 +10,11 @@ from symnet._train import TrainConfig
 from symnet.layers import PRESETS
 from symnet.search._views import check_views
 
-__all__ = ["DEFAULT_CONFIG", "SearchConfig"]
+__all__ = ["DEFAULT_CONFIG", "DETERMINISTIC_SIMPLIFY_SECONDS", "SearchConfig"]
+
+#: ``simplify_seconds`` of a deterministic fit: a safety limit that simplifications of
+#: formulas up to ``max_polish_complexity`` nodes normally stay far below.
+DETERMINISTIC_SIMPLIFY_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -5,12 +5,14 @@
     data   = Data.build(X, y, key=key, ...)        validated once; split; probe box
     budget = Budget.until(deadline)                the only owner of the time policy
     state  = SearchState.start(data.key, presets, views, baselines)
-    while (slot := state.next_slot(budget, config)) is not None:
-        trained = train_slot(state, slot, data, config)      a population on one view
-        state = refit_slot(state, slot, trained, data, ...)  formulas back, refit, scored
-        if stop_early(state, config): break
-        state = reduce(state, data, config, budget)          views of a reduced problem
-    candidates = polish_front(state.candidates, data, config, budget)
+    while True:
+        while (slot := state.next_slot(budget, config)) is not None:
+            trained = train_slot(state, slot, data, config)      a population on one view
+            state = refit_slot(state, slot, trained, data, ...)  formulas back, refit, scored
+            if stop_early(state, config): break
+            state = reduce(state, data, config, budget)          views of a reduced problem
+        candidates = polish_front(state.candidates, data, config, budget)
+        if the budget holds no other slot: return candidates
 
 and the caller picks one with :func:`~symnet.search.pareto_front` and
 :func:`~symnet.search.select`.
@@ -18,18 +20,20 @@ and the caller picks one with :func:`~symnet.search.pareto_front` and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
 
+from symnet import _compile_cache
 from symnet.search._budget import Budget
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._data import Data
 from symnet.search._polish import polish_front
 from symnet.search._reduce import reduce
 from symnet.search._select import Candidate
-from symnet.search._slot import baselines, refit_slot, stop_early, train_slot
+from symnet.search._slot import baselines, refit_slot, stop_early, train_slot, warm_up
 from symnet.search._state import SearchState
 from symnet.search._views import make_views
 
@@ -52,17 +56,25 @@ def search(
     :func:`discover`) within ``budget``; the PRNG key is ``data.key``."""
     report = progress or _silent
     budget = Budget.until(None) if budget is None else budget
+    _compile_cache.enable()
     views = make_views(data.X, data.y, data.symbols, config.views)
     state = SearchState.start(data.key, config.presets, views, baselines(data, budget))
-    while (slot := state.next_slot(budget, config)) is not None:
-        trained = train_slot(
-            state, slot, data, config, report=report, checkpoint_dir=checkpoint_dir
-        )
-        state = refit_slot(state, slot, trained, data, config, budget, report)
-        if stop_early(state, config):
-            break  # good enough: the remaining slots are skipped
-        state = reduce(state, data, config, budget)
-    return polish_front(state.candidates, data, config, budget)
+    state = warm_up(state, data, config, budget)
+    while True:  # stage 1, stage 2, and again while the budget holds another slot
+        stopped, ran = False, state.n_slots
+        while (slot := state.next_slot(budget, config)) is not None:
+            trained = train_slot(
+                state, slot, data, config, report=report, checkpoint_dir=checkpoint_dir
+            )
+            state = refit_slot(state, slot, trained, data, config, budget, report)
+            if stopped := stop_early(state, config):
+                break  # good enough: the remaining slots are skipped
+            state = reduce(state, data, config, budget)
+        started = time.monotonic()
+        front = polish_front(state.candidates, data, config, budget, memo=state.polished)
+        state.polish_seconds = max(time.monotonic() - started, state.polish_seconds or 0.0)
+        if stopped or state.n_slots == ran or not state.can_resume(budget, config):
+            return front
 
 
 def discover(

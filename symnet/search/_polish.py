@@ -147,7 +147,7 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3, rel_
     return expr
 
 
-def polish_front(candidates, data, config, budget) -> list:
+def polish_front(candidates, data, config, budget, memo: dict | None = None) -> list:
     """The ``polish`` stage: simplify and round only what is on the (complexity, loss)
     Pareto front, until the budget's deadline (what is left then stays as it is).
 
@@ -157,24 +157,38 @@ def polish_front(candidates, data, config, budget) -> list:
     polished with statistical rounding only (``1.0*x`` -> ``x`` and ``1e-16`` -> 0, but
     ``2.6667`` stays where ``8/3`` was only practically indistinguishable), or left as it
     was. Returns candidates sorted by complexity, duplicates removed.
+
+    ``memo`` (a dict kept between calls on the same data) holds the forms of candidates
+    polished before, so a search that polishes again after more slots pays only for the
+    new ones.
     """
+    memo = {} if memo is None else memo
     out, seen = [], set()
     for cand in pareto_front(candidates):
-        if budget.late() or cand.complexity > config.max_polish_complexity or cand.expr.is_number:
+        skip = cand.complexity > config.max_polish_complexity or cand.expr.is_number
+        if id(cand) not in memo and (skip or budget.late()):
             out.append(cand)
             continue
-        polished = _polished(cand, data, config, budget)
-        worse = not _as_good(polished, cand)
-        kept = cand
-        if worse and not budget.late():
-            strict = _polished(cand, data, config, budget, rel_tol=0.0)
-            kept = strict if _as_good(strict, cand) else cand
-        for c in (polished, kept) if worse else (polished,):
+        if id(cand) not in memo:
+            memo[id(cand)] = (cand, _polish_one(cand, data, config, budget))
+        for c in memo[id(cand)][1]:
             key = sympy.srepr(c.expr)
             if key not in seen:
                 seen.add(key)
                 out.append(c)
     return sorted(out, key=lambda c: (c.complexity, c.val_nmse))
+
+
+def _polish_one(cand, data, config, budget) -> tuple:
+    """The polished form of ``cand``, and a less rounded one if that is clearly worse."""
+    polished = _polished(cand, data, config, budget)
+    if _as_good(polished, cand):
+        return (polished,)
+    kept = cand
+    if not budget.late():
+        strict = _polished(cand, data, config, budget, rel_tol=0.0)
+        kept = strict if _as_good(strict, cand) else cand
+    return (polished, kept)
 
 
 def _as_good(new, old) -> bool:

@@ -24,22 +24,28 @@ from symnet.pruning import prune_population
 from symnet.search._select import loss_front
 from symnet.search._views import view_symbols
 
-__all__ = ["Trained", "train_population"]
+__all__ = ["PROBE_STEPS", "Trained", "probe_rate", "train_population"]
+
+#: Training steps timed by :func:`probe_rate`.
+PROBE_STEPS = 100
 
 
 class Trained(NamedTuple):
     """What one slot's population gave: member formulas over the view's placeholder inputs
-    (in the view's target units), the seconds training took and the steps it ran."""
+    (in the view's target units), the seconds training took, the steps it ran and the
+    seconds compiling (or loading) its training program took before."""
 
     exprs: list[sympy.Expr]
     seconds: float
     steps: int
+    warmup: float = 0.0
 
 
 def train_population(view, data, *, keys, config, preset: str, plan, report, ckpt_dir=None):
     """Trains a population of ``preset`` networks on ``view`` (its ``X``, ``y``) with the
-    rows and weights of ``data`` (:class:`~symnet.search.Data`) until ``plan``'s deadline
-    (a :class:`~symnet.search.SlotPlan`; ``plan.steps`` shortens the schedule), then
+    rows and weights of ``data`` (:class:`~symnet.search.Data`) for ``plan``'s seconds from
+    when its program is compiled, but not past its deadline (a
+    :class:`~symnet.search.SlotPlan`; ``plan.steps`` sets the schedule's length), then
     exports its shortlisted members. With ``ckpt_dir``, training state is saved after every
     chunk and resumed from there. Returns :class:`Trained`."""
     X, tr, w = view.X, data.tr, data.w
@@ -59,6 +65,11 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
         config.train if plan.steps is None else dataclasses.replace(config.train, steps=plan.steps)
     )
     ckpt = None if ckpt_dir is None else StateCheckpoints(ckpt_dir)
+    # Zero steps compile (or load) the training program before the clock of the step rate
+    # starts, so the budget plans later slots from what training costs, not compiling.
+    t_warm = time.monotonic()
+    jax.block_until_ready(trainer.run(state, X[tr], ys[tr], train.schedule(), 0, w[tr]))
+    plan = plan.started()
     t0 = time.monotonic()
     state, n_run = _run_schedule(
         trainer, state, X[tr], ys[tr], w[tr], train, config, plan, report, ckpt
@@ -73,7 +84,26 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
     exprs = population_formulas(
         graphdef, state.params, variants, picks, view_symbols(X.shape[1]), mu, sd
     )
-    return Trained(exprs, seconds, n_run)
+    return Trained(exprs, seconds, n_run, t0 - t_warm)
+
+
+def probe_rate(view, data, *, key, config, preset: str) -> float:
+    """Seconds per training step of a ``preset`` population on ``view``: its training
+    program is compiled (or loaded from the persistent cache), then ``PROBE_STEPS`` steps
+    are timed on a throw-away population (initialised from ``key``)."""
+    X, tr = view.X[data.tr], data.tr
+    ys = np.zeros((len(tr), 1), np.float32)
+    graphdef, params, masks = init_population(
+        config.model_fn(X.shape[1], preset), key, config.population_size
+    )
+    trainer = population_trainer(graphdef, config.train)
+    lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
+    state = trainer.init(params, masks, lam, key)
+    schedule = config.train.schedule()
+    jax.block_until_ready(trainer.run(state, X, ys, schedule, 0, data.w[tr]))
+    t0 = time.monotonic()
+    jax.block_until_ready(trainer.run(state, X, ys, schedule, PROBE_STEPS, data.w[tr]))
+    return (time.monotonic() - t0) / PROBE_STEPS
 
 
 def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
@@ -87,7 +117,9 @@ def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
     done = min(int(state.step), total)
     while done < total and not (plan.deadline is not None and time.monotonic() > plan.deadline):
         n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
-        state = trainer.run(state, X, ys, schedule, n_steps, w)
+        # waits for the chunk: JAX dispatches asynchronously, and the deadline is checked
+        # against finished work, not queued work
+        state = jax.block_until_ready(trainer.run(state, X, ys, schedule, n_steps, w))
         done += n_steps
         n_run += n_steps
         if ckpt is not None:

@@ -9,7 +9,21 @@ from collections.abc import Sequence
 import numpy as np
 import sympy
 
-__all__ = ["Candidate", "NMSE_FLOOR", "front_scores", "loss_front", "pareto_front", "select"]
+__all__ = [
+    "Candidate",
+    "DEFAULT_MAXSIZE",
+    "NMSE_FLOOR",
+    "front_scores",
+    "loss_front",
+    "pareto_front",
+    "select",
+]
+
+#: The most nodes a formula on a fit's front may have (PySR's ``maxsize``). Every law of
+#: the packaged Feynman, bonus, Nguyen, Strogatz and SRSD suites has at most 37; larger
+#: candidates are surrogates, which a small budget must not prefer to a simple formula
+#: that is nearly as accurate.
+DEFAULT_MAXSIZE = 50
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +50,11 @@ def _front(items, cost, loss) -> list:
     return front
 
 
-def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
-    """Candidates no other candidate beats in both complexity and validation loss."""
+def pareto_front(cands: Sequence[Candidate], maxsize: int | None = None) -> list[Candidate]:
+    """Candidates no other candidate beats in both complexity and validation loss, among
+    those of at most ``maxsize`` nodes (None: all)."""
+    if maxsize is not None:
+        cands = [c for c in cands if c.complexity <= maxsize]
     return _front(cands, lambda c: c.complexity, lambda c: c.val_nmse)
 
 

@@ -53,6 +53,8 @@ class SearchState:
       rates: measured seconds per training step, per architecture (last slot).
       overheads: seconds each slot spent outside training (export, refits).
       tried, memo: per reduction kind, the reductions searched and the analysis cache.
+      polish_seconds: the longest a polish took (None: none yet).
+      polished: polished forms by candidate (:func:`~symnet.search.polish_front`'s memo).
     """
 
     key: jax.Array
@@ -69,6 +71,8 @@ class SearchState:
     overheads: list[float] = dataclasses.field(default_factory=list)
     tried: dict[str, list] = dataclasses.field(default_factory=dict)
     memo: dict[str, dict] = dataclasses.field(default_factory=dict)
+    polish_seconds: float | None = None
+    polished: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def start(cls, key, presets, views, candidates) -> SearchState:
@@ -81,33 +85,45 @@ class SearchState:
         """The candidate with the lowest validation loss."""
         return min(self.candidates, key=lambda c: c.val_nmse)
 
-    def next_slot(self, budget: Budget, config) -> Slot | None:
+    def reserve(self, budget: Budget) -> float:
+        """Seconds the budget keeps for polishing, given the polishes so far."""
+        return budget.reserve(self.polish_seconds)
+
+    def can_resume(self, budget: Budget, config) -> bool:
+        """Whether, after a polish, the budget still holds a slot (stage 1 resumes)."""
+        return self.next_slot(budget, config, peek=True) is not None
+
+    def next_slot(self, budget: Budget, config, peek: bool = False) -> Slot | None:
         """Pops the next slot with the budget's plan for it; None when the search's passes
         (``config.rounds``; None: until the budget ends, one pass without a deadline) are
-        done or the budget leaves no room."""
+        done or the budget leaves no room (the slot then stays queued). With ``peek``,
+        the slot stays queued in any case."""
         rounds = config.rounds
         if rounds is None and budget.deadline is None:
             rounds = 1
-        if not self.queue:
-            self.round += 1
-            if rounds is not None and self.round >= rounds:
-                return None
-            self.queue = list(self.slots)
-        p, v = self.queue.pop(0)
+        first_pass = self.round == 0 and bool(self.queue)
+        if not self.queue and rounds is not None and self.round + 1 >= rounds:
+            return None
+        p, v = self.queue[0] if self.queue else self.slots[0]
         started = time.monotonic()
         rate = None
         if self.rates:
             rate = self.rates.get(p) or float(np.mean(list(self.rates.values())))
         plan = budget.plan_slot(
             first_slot=self.n_slots == 0,
-            first_pass=self.round == 0,
-            queued=len(self.queue),
+            first_pass=first_pass,
+            queued=max(len(self.queue) - 1, 0),
             full_steps=config.train.steps,
             rate=rate,
-            overhead=float(np.mean(self.overheads)) if self.overheads else 0.0,
+            overhead=float(np.mean(self.overheads)) if self.overheads else None,
+            reserve=self.reserve(budget),
         )
-        if plan is None:
-            return None
+        if plan is None or peek:
+            return None if plan is None else Slot(p, self.presets[p], v, 0, 0, (), plan, started)
+        if not self.queue:
+            self.round += 1
+            self.queue = list(self.slots)
+        self.queue.pop(0)
         keys = self._keys(p, v)
         return Slot(p, self.presets[p], v, self.round, self.n_slots, keys, plan, started)
 
