@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from symnet import _persist
 from symnet._export import jax_formula
+from symnet._printing import formula_str
 from symnet._refit import evaluate
 from symnet._seeding import seed_from
 from symnet._settings import search_config
@@ -31,6 +32,7 @@ from symnet.search import (
     DEFAULT_MAXSIZE,
     Budget,
     Data,
+    Scaling,
     SearchConfig,
     front_scores,
     pareto_front,
@@ -146,7 +148,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     Attributes:
       equations_: DataFrame of the Pareto front (one row per complexity), or a list of
         them for multi-output ``y``. Columns: complexity, loss (validation MSE), score,
-        equation, sympy_format, found_at (seconds into the search when the formula's
+        equation (a string :func:`sympy.sympify` reads back: names that are not plain
+        identifiers, or that sympy reads as its own objects, as ``Symbol('x y')``),
+        sympy_format, found_at (seconds into the search when the formula's
         structure had been trained and refit).
       selection_: index of the selected row (a list for multi-output).
       feature_names_in_: variable names (DataFrame columns or ``x0, x1, ...``).
@@ -251,7 +255,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     checkpoint_dir=ckpt,
                 )
             front = pareto_front(cands, self.maxsize)
-            fronts.append(self._table(front, float(np.var(data.y))))
+            fronts.append(self._table(front, data.var_y))
             selections.append(select(front, self.model_selection, self.selection_tolerance))
             exprs.append([c.expr for c in front])
         self.n_features_in_ = len(names)
@@ -259,6 +263,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.named_features_ = variable_names is not None or hasattr(X, "columns")
         self.n_outputs_ = len(datasets)
         self._exprs = exprs
+        self._scalings = [data.scaling for data in datasets]  # predict evaluates through them
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
         self.selection_ = selections[0] if len(fronts) == 1 else selections
         self.random_seed_ = seed
@@ -283,7 +288,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     "complexity": c.complexity,
                     "loss": c.val_nmse * var,
                     "score": float(score),
-                    "equation": str(user),
+                    "equation": formula_str(user),
                     "sympy_format": user,
                     "found_at": c.found_at,
                 }
@@ -335,8 +340,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 f"X has {X_arr.shape[1]} features, but SymbolicRegressor is expecting "
                 f"{self.n_features_in_} features as input."
             )
+        scalings = getattr(self, "_scalings", None) or [Scaling((), 0)] * self.n_outputs_
         outs = [
-            evaluate(self._pick(index, k), self._internal_symbols, X_arr)
+            scalings[k].predict(self._pick(index, k), self._internal_symbols, X_arr, evaluate)
             for k in range(self.n_outputs_)
         ]
         return outs[0] if self.n_outputs_ == 1 else np.column_stack(outs)

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from symnet._estimator import SymbolicRegressor
+from symnet._printing import formula_str
 from symnet._scoring import is_symbolic_solution
 from symnet.search import DEFAULT_CONFIG, DEFAULT_MAXSIZE
 
@@ -149,7 +150,7 @@ def fit(
     except ValueError as err:
         _fail(str(err))
     typer.echo(str(model))
-    typer.echo(f"\nSelected: {target} = {model.sympy()}")
+    typer.echo(f"\nSelected: {target} = {formula_str(model.sympy())}")
     typer.echo(f"Run written to {run_dir}")
 
 

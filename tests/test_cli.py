@@ -35,9 +35,9 @@ def test_fit_predict_show(tmp_path):
     runner = CliRunner()
     res = runner.invoke(
         app,
-        # A step budget (machine-independent) well inside a generous wall-clock budget.
-        ["fit", str(data), "--target", "y", "--time", "300", "--steps", "1500"]
-        + ["--restarts", "4", "--run-dir", str(run)],
+        # A fixed amount of work (machine-independent): one pass, no clock.
+        ["fit", str(data), "--target", "y", "--deterministic", "--steps", "1500"]
+        + ["--restarts", "4", "--maxsize", "30", "--run-dir", str(run)],
     )
     assert res.exit_code == 0, res.output
     assert "Selected: y = a*b" in res.output

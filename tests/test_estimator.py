@@ -43,7 +43,30 @@ def test_fit_finds_product_under_user_names(fitted):
     N, xy = sympy.Symbol("N", real=True), sympy.Symbol("x y", real=True)
     assert sympy.simplify(fitted.sympy() - N * xy) == 0
     assert list(fitted.feature_names_in_) == ["N", "x y"]
-    assert "N*x y" in fitted.equations_["equation"].tolist()
+    # printed unambiguously: "N*x y" would read as a product of three names, and sympy
+    # reads "N" as its numerical-evaluation function
+    assert "Symbol('N')*Symbol('x y')" in fitted.equations_["equation"].tolist()
+
+
+def test_saved_equations_read_back_with_sympify(tmp_path, frame, fitted):
+    """Every formula of equations.csv parses with ``sympy.sympify`` into the formula it
+    was (names like ``x y`` and ``N`` included)."""
+    run = tmp_path / "run"
+    df, y = frame
+    SymbolicRegressor(**FAST).fit(df, y, run_dir=run)
+    saved = pd.read_csv(run / "equations.csv")["equation"]
+    N, xy = sympy.Symbol("N"), sympy.Symbol("x y")
+    X = df.to_numpy()[:20]
+    for text, expr in zip(saved, fitted.equations_["sympy_format"], strict=True):
+        parsed = sympy.sympify(text)
+        assert parsed.free_symbols <= {N, xy}
+        f = sympy.lambdify([N, xy], parsed)
+        g = sympy.lambdify(list(fitted._user_symbols), expr)
+        np.testing.assert_allclose(
+            np.broadcast_to(f(X[:, 0], X[:, 1]), 20),
+            np.broadcast_to(g(X[:, 0], X[:, 1]), 20),
+            rtol=1e-12,
+        )
 
 
 def test_equations_table_and_selection(fitted):

@@ -38,6 +38,7 @@ from symnet.search._population import train_population as train_population
 from symnet.search._reduce import Reduction as Reduction
 from symnet.search._reduce import reduce as reduce
 from symnet.search._reduce import reductions as reductions
+from symnet.search._scale import Scaling as Scaling
 from symnet.search._select import DEFAULT_MAXSIZE as DEFAULT_MAXSIZE
 from symnet.search._select import NMSE_FLOOR as NMSE_FLOOR
 from symnet.search._select import Candidate as Candidate
@@ -66,6 +67,7 @@ __all__ = [
     "Groups",
     "NMSE_FLOOR",
     "Reduction",
+    "Scaling",
     "SearchConfig",
     "SearchState",
     "Slot",

@@ -15,6 +15,7 @@ from symnet._refit import evaluate, loo_residuals
 from symnet._sympy_utils import complexity
 from symnet._validation import check_names, check_X_y
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
+from symnet.search._scale import Scaling
 from symnet.search._select import Candidate
 
 __all__ = ["Data", "PROBE_POINTS"]
@@ -29,7 +30,11 @@ class Data:
     probe box, built once per search by :meth:`build`.
 
     Attributes:
-      X: inputs (n, d), float64, finite. y: target (n,), not constant. w: weights (n,).
+      X: inputs (n, d), float64, finite, and y: target (n,), not constant, both as the
+        search sees them: divided by the powers of two of ``scaling`` (none for data of
+        ordinary magnitude, :mod:`symnet.search._scale`). w: weights (n,).
+      scaling: how ``X`` and ``y`` were scaled; :meth:`unscale` maps formulas back.
+      var_y: variance of ``y`` in the user's units (for losses reported in them).
       names, symbols: variable names and their real sympy symbols.
       tr, val: row indices of the training and validation splits; with ``loo`` (fewer
         samples than ``loo_below``) both hold every row and candidates are scored by
@@ -54,6 +59,8 @@ class Data:
     var_tr: float
     var_val: float
     key: jax.Array
+    scaling: Scaling = Scaling((), 0)
+    var_y: float = 1.0
 
     @classmethod
     def build(
@@ -68,8 +75,19 @@ class Data:
     ) -> Data:
         """Validates ``(X, y, sample_weight, names)`` and splits the rows with ``key``
         (``config.validation_fraction`` held out; leave-one-out below ``config.loo_below``
-        rows)."""
+        rows). ``ValueError`` if the variance of ``y`` is beyond float64's range (its losses
+        could not be reported)."""
         X, y, w = check_X_y(X, y, sample_weight)
+        with np.errstate(over="ignore", under="ignore"):
+            var_y = float(np.var(y))
+        if not 0 < var_y < math.inf:
+            raise ValueError(
+                f"`y` varies on a scale whose square float64 cannot hold (variance {var_y!r}, "
+                f"largest |y| {float(np.max(np.abs(y))):.3g}), so losses in y's units would "
+                "read 0 or inf; multiply y by a power of ten first."
+            )
+        scaling = Scaling.of(X, y)
+        X, y = scaling.apply(X, y)
         n, d = X.shape
         names = tuple(check_names(names, d))
         w = np.ones(n) if w is None else w
@@ -98,6 +116,8 @@ class Data:
             var_tr=float(np.var(y[tr])) or 1.0,
             var_val=float(np.var(y[val])) or 1.0,
             key=key,
+            scaling=scaling,
+            var_y=var_y,
         )
 
     @functools.cached_property
@@ -109,6 +129,14 @@ class Data:
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
         """``(X, y)`` of the validation split."""
         return self.X[self.val], self.y[self.val]
+
+    def unscale(self, cand: Candidate) -> Candidate:
+        """``cand`` with its formula over the user's data (``X``, ``y`` unscaled); losses,
+        being normalised, are unchanged."""
+        if self.scaling.identity:
+            return cand
+        expr = self.scaling.back(cand.expr, self.symbols)
+        return dataclasses.replace(cand, expr=expr, complexity=complexity(expr))
 
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
         """``expr`` as a :class:`Candidate` with its normalised losses (MSE / var(y)) on

@@ -74,7 +74,7 @@ def search(
         front = polish_front(state.candidates, data, config, budget, memo=state.polished)
         state.polish_seconds = max(time.monotonic() - started, state.polish_seconds or 0.0)
         if stopped or state.n_slots == ran or not state.can_resume(budget, config):
-            return front
+            return sorted((data.unscale(c) for c in front), key=lambda c: c.complexity)
 
 
 def discover(

@@ -108,14 +108,17 @@ def probe_rate(view, data, *, key, config, preset: str) -> float:
 
 def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
     """Runs ``train``'s schedule in chunks of ``config.chunk_steps`` (one compiled program)
-    until it ends or ``plan.deadline`` passes, checkpointing after each chunk; then LIES'
-    worst-region oversampling if asked for. Returns the state and the steps run."""
+    until it ends or, after the first chunk, ``plan.deadline`` passes, checkpointing after
+    each chunk; then LIES' worst-region oversampling if asked for. Returns the state and
+    the steps run."""
     schedule, total = train.schedule(), train.steps
     n_run = 0
     if ckpt is not None:
         state = ckpt.restore(state) or state
     done = min(int(state.step), total)
-    while done < total and not (plan.deadline is not None and time.monotonic() > plan.deadline):
+    while done < total and not (
+        n_run > 0 and plan.deadline is not None and time.monotonic() > plan.deadline
+    ):  # at least one chunk: a slot that has paid for compiling trains
         n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
         # waits for the chunk: JAX dispatches asynchronously, and the deadline is checked
         # against finished work, not queued work

@@ -1,0 +1,94 @@
+"""Extreme magnitudes brought into float32's range by exact powers of two.
+
+Training runs in float32 (largest finite value about :math:`3.4 \\cdot 10^{38}`, smallest
+normal :math:`1.2 \\cdot 10^{-38}`): inputs near :math:`10^{300}` or :math:`10^{-300}`
+become ``inf`` or 0 there. A column (or the target) whose largest magnitude :math:`m` lies
+outside ``BAND`` is divided by :math:`s = 2^{\\mathrm{round}(\\log_2 m)}`, so its values are
+of order 1; every other column keeps :math:`s = 1` (the data of ordinary problems, and the
+constants their formulas are rounded to, are left as they are). The whole search (training,
+float64 refits, polishing) then runs on the scaled data, and a formula
+:math:`\\tilde f(\\tilde x)` found there is the formula
+:math:`f(x) = s_y \\tilde f(x_1 / s_1, \\dots, x_d / s_d)` of the data: multiplying by a
+power of two is exact in floating point, so the translation changes no digit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import sympy
+
+__all__ = ["BAND", "Scaling"]
+
+#: Columns whose largest magnitude lies in this range are not scaled.
+BAND = (2.0**-30, 2.0**30)
+
+
+def _power_of_two(values: np.ndarray) -> int:
+    """``k`` with ``values / 2**k`` of order 1, or 0 when no scaling is needed."""
+    m = float(np.max(np.abs(values))) if values.size else 0.0
+    if m == 0.0 or BAND[0] <= m <= BAND[1]:
+        return 0
+    return round(math.log2(m))
+
+
+class Scaling(NamedTuple):
+    """Powers of two dividing each input column (``x``) and the target (``y``)."""
+
+    x: tuple[int, ...]
+    y: int
+
+    @classmethod
+    def of(cls, X: np.ndarray, y: np.ndarray) -> Scaling:
+        """The scaling of ``(X, y)`` (all exponents 0 for data of ordinary magnitude)."""
+        return cls(tuple(_power_of_two(X[:, j]) for j in range(X.shape[1])), _power_of_two(y))
+
+    @property
+    def identity(self) -> bool:
+        return self.y == 0 and not any(self.x)
+
+    def apply(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(X / 2**x, y / 2**y)``, exactly (``np.ldexp``)."""
+        if self.identity:
+            return X, y
+        return np.ldexp(X, -np.asarray(self.x, dtype=int)), np.ldexp(y, -self.y)
+
+    def forward(self, expr: sympy.Expr, symbols) -> sympy.Expr:
+        """The inverse of :meth:`back`: a formula over the data as one over the scaled
+        data, :math:`2^{-k_y} f(\\tilde x_1 2^{k_1}, \\dots)` (to evaluate a formula whose
+        constants float64 cannot hold, e.g. :math:`10^{600} x_1 x_2` at
+        :math:`x \\approx 10^{-300}`, in the scaled units where they cancel)."""
+        if self.identity:
+            return expr
+        sub = {s: s * _two(k) for s, k in zip(symbols, self.x, strict=True) if k}
+        return expr.xreplace(sub) * _two(-self.y)
+
+    def predict(self, expr: sympy.Expr, symbols, X: np.ndarray, evaluate) -> np.ndarray:
+        """``expr`` (over the data) at ``X``, evaluated in the scaled units with
+        ``evaluate(expr, symbols, X)`` and scaled back exactly."""
+        if self.identity:
+            return evaluate(expr, symbols, X)
+        scaled = np.ldexp(X, -np.asarray(self.x, dtype=int))
+        return np.ldexp(evaluate(self.forward(expr, symbols), symbols, scaled), self.y)
+
+    def back(self, expr: sympy.Expr, symbols) -> sympy.Expr:
+        """A formula over the scaled data as a formula over the data:
+        :math:`2^{k_y} \\tilde f(x_1 / 2^{k_1}, \\dots)`.
+
+        Example:
+          >>> import sympy
+          >>> x = sympy.Symbol("x")
+          >>> Scaling(x=(100,), y=-3).back(3 * x, [x])
+          2.95822839457879e-31*x
+        """
+        if self.identity:
+            return expr
+        sub = {s: s * _two(-k) for s, k in zip(symbols, self.x, strict=True) if k}
+        return expr.xreplace(sub) * _two(self.y)
+
+
+def _two(k: int) -> sympy.Expr:
+    """:math:`2^k` as a (binary-exact) sympy Float; 1 for ``k = 0``."""
+    return sympy.Integer(1) if k == 0 else sympy.Float(math.ldexp(1.0, k))
