@@ -26,7 +26,7 @@ from symnet._printing import formula_str
 from symnet._refit import evaluate
 from symnet._seeding import seed_from
 from symnet._settings import search_config
-from symnet._validation import check_names, check_X
+from symnet._validation import check_X, feature_names
 from symnet.search import (
     DEFAULT_CONFIG,
     DEFAULT_MAXSIZE,
@@ -41,18 +41,6 @@ from symnet.search import (
 )
 
 __all__ = ["SymbolicRegressor"]
-
-
-def _feature_names(X, variable_names, n_features) -> list[str]:
-    """``variable_names``, else the DataFrame's columns, else ``x0, x1, ...``."""
-    if variable_names is not None:
-        return check_names(variable_names, n_features, param="variable_names")
-    if hasattr(X, "columns"):
-        columns = [str(c) for c in X.columns]
-        if dups := sorted({c for c in columns if columns.count(c) > 1}):
-            raise ValueError(f"`X` has duplicate column names {dups}; name each column once.")
-        return check_names(columns, n_features, param="X.columns")
-    return check_names(None, n_features)
 
 
 def _datasets(X, y, sample_weight, variable_names, key, config) -> tuple[list[Data], list]:
@@ -77,7 +65,7 @@ def _datasets(X, y, sample_weight, variable_names, key, config) -> tuple[list[Da
         )
         for k, t in enumerate(targets)
     ]
-    return datasets, _feature_names(X, variable_names, datasets[0].X.shape[1])
+    return datasets, feature_names(X, variable_names, datasets[0].X.shape[1])
 
 
 @contextlib.contextmanager
@@ -108,6 +96,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       rounds: passes over architectures x views with fresh initialisations; None (default)
         makes one pass without ``max_time`` and, with it, repeats passes while the budget
         allows (keeping 15% of it for simplification: :class:`symnet.search.Budget`).
+      unary_operators, binary_operators: the primitives the networks are built of, by
+        name, as in PySR (``["sin", "exp"]``, ``["+", "*", "/"]``; any primitive of
+        :data:`symnet.PRIMITIVES`, including one added with
+        :func:`symnet.register_primitive`); None (default) keeps the preset's units
+        (identity, sin, exp, log, sqrt, mul, div). See :mod:`symnet._operators`.
       width: units per primitive group.
       n_restarts: independent initialisations per sparsity strength.
       sparsity: sparsity-penalty strengths (a population axis).
@@ -119,9 +112,13 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       views: data views searched (raw; log: LIES log-space, for positive data; square:
         y**2, for one-signed y; standard: standardised inputs), see :mod:`symnet.search._views`.
       model_selection: "best" (default), "accuracy" or "score", as in PySR.
-      maxsize: the most nodes (symbols, numbers, operators) a formula on the front, and so
-        the selected one, may have (PySR's ``maxsize``); larger candidates are searched but
-        not offered. None: no limit.
+      complexity_of_operators: PySR's option: ``{"sin": 3, "/": 2}`` makes each node of
+        that operator count 3 (2) in a formula's complexity instead of 1 (names: operator
+        names, ``+ - * / ^``, ``sqrt``, ``square``); None counts every node 1.
+      maxsize: the largest complexity (nodes: symbols, numbers, operators; weighted by
+        ``complexity_of_operators``) a formula on the front, and so the selected one, may
+        have (PySR's ``maxsize``); larger candidates are searched but not offered. None: no
+        limit.
       selection_tolerance: widens the "best" rule's window to formulas whose validation
         MSE / var(y) is at most this (e.g. a distilled network's own normalised error on
         held-out data: formulas that agree with it more closely than it agrees with the data
@@ -170,6 +167,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         *,
         preset: str | tuple[str, ...] = DEFAULT_CONFIG.preset,
         rounds: int | None = DEFAULT_CONFIG.rounds,
+        unary_operators: list[str] | None = None,
+        binary_operators: list[str] | None = None,
         width: int = DEFAULT_CONFIG.width,
         n_restarts: int = DEFAULT_CONFIG.n_restarts,
         sparsity: tuple[float, ...] = DEFAULT_CONFIG.sparsity,
@@ -181,6 +180,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         views: tuple[str, ...] = DEFAULT_CONFIG.views,
         model_selection: str = "best",
         maxsize: int | None = DEFAULT_MAXSIZE,
+        complexity_of_operators: dict | None = None,
         selection_tolerance: float | None = None,
         early_stop_condition: float | None = DEFAULT_CONFIG.early_stop_condition,
         oversample_worst: float = DEFAULT_CONFIG.oversample_worst,
@@ -192,6 +192,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     ):
         self.preset = preset
         self.rounds = rounds
+        self.unary_operators = unary_operators
+        self.binary_operators = binary_operators
         self.width = width
         self.n_restarts = n_restarts
         self.sparsity = sparsity
@@ -203,6 +205,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.views = views
         self.model_selection = model_selection
         self.maxsize = maxsize
+        self.complexity_of_operators = complexity_of_operators
         self.selection_tolerance = selection_tolerance
         self.early_stop_condition = early_stop_condition
         self.oversample_worst = oversample_worst

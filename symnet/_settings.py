@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from symnet._operators import operator_weights, resolve_operators
 from symnet.search import DEFAULT_CONFIG, DETERMINISTIC_SIMPLIFY_SECONDS, SearchConfig
 
 __all__ = ["SELECTION_RULES", "search_config"]
@@ -63,6 +64,8 @@ def search_config(est) -> SearchConfig:
         early_stop_condition=est.early_stop_condition,
         oversample_worst=est.oversample_worst,
         views=tuple(est.views) if not isinstance(est.views, str) else (est.views,),
+        operators=resolve_operators(est.unary_operators, est.binary_operators),
+        complexity_of_operators=operator_weights(est.complexity_of_operators),
         simplify_seconds=(
             DETERMINISTIC_SIMPLIFY_SECONDS
             if est.deterministic

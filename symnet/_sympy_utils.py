@@ -13,6 +13,7 @@ __all__ = [
     "SYMPY_FAILURES",
     "bounded_simplify",
     "complexity",
+    "operator_name",
     "time_limit",
     "TimeLimitExceeded",
     "round_floats",
@@ -80,9 +81,37 @@ def bounded_simplify(expr: sympy.Expr, seconds: float = 2.0) -> sympy.Expr:
     return out if complexity(out) <= complexity(expr) else expr
 
 
-def complexity(expr: sympy.Expr) -> int:
-    """Number of nodes of the expression tree (symbols, numbers and operators)."""
-    return sum(1 for _ in sympy.preorder_traversal(expr))
+def complexity(expr: sympy.Expr, weights=None) -> int:
+    """Number of nodes of the expression tree (symbols, numbers and operators), an
+    operator node counting ``weights[name]`` instead of 1 where ``weights`` (a mapping, or
+    pairs) names it (PySR's ``complexity_of_operators``; names as :func:`operator_name`).
+
+    Example:
+      >>> x = sympy.Symbol("x")
+      >>> complexity(sympy.sin(x) + 1), complexity(sympy.sin(x) + 1, {"sin": 3})
+      (4, 6)
+    """
+    if not weights:
+        return sum(1 for _ in sympy.preorder_traversal(expr))
+    weights = dict(weights)
+    return int(
+        round(sum(weights.get(operator_name(e), 1) for e in sympy.preorder_traversal(expr)))
+    )
+
+
+def operator_name(node: sympy.Basic) -> str | None:
+    """The operator a node of a formula applies: ``add``, ``mul``, ``div`` (``x**-1``),
+    ``sqrt``, ``square``, ``pow`` (other powers), or a function's name (``sin``, ``exp``);
+    None for symbols and numbers."""
+    if node.is_Add:
+        return "add"
+    if node.is_Mul:
+        return "mul"
+    if node.is_Pow:
+        return {-1: "div", sympy.Rational(1, 2): "sqrt", 2: "square"}.get(node.exp, "pow")
+    if isinstance(node, sympy.Function):
+        return node.func.__name__
+    return None
 
 
 def round_floats(expr: sympy.Expr, digits: int = 3, zero_below: float = 1e-4) -> sympy.Expr:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_X", "check_X_y", "check_names"]
+__all__ = ["check_X", "check_X_y", "check_names", "feature_names"]
 
 MIN_SAMPLES = 3
 
@@ -114,3 +114,15 @@ def check_names(names, n_features: int, param: str = "names") -> list[str]:
     if len(set(names)) != len(names) or any(not n for n in names):
         raise ValueError(f"`{param}` must be distinct and non-empty, got {names}.")
     return names
+
+
+def feature_names(X, variable_names, n_features) -> list[str]:
+    """``variable_names``, else the DataFrame's columns, else ``x0, x1, ...``."""
+    if variable_names is not None:
+        return check_names(variable_names, n_features, param="variable_names")
+    if hasattr(X, "columns"):
+        columns = [str(c) for c in X.columns]
+        if dups := sorted({c for c in columns if columns.count(c) > 1}):
+            raise ValueError(f"`X` has duplicate column names {dups}; name each column once.")
+        return check_names(columns, n_features, param="X.columns")
+    return check_names(None, n_features)

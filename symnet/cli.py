@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from symnet._estimator import SymbolicRegressor
+from symnet._operators import split_operators
 from symnet._printing import formula_str
 from symnet._scoring import is_symbolic_solution
 from symnet.search import DEFAULT_CONFIG, DEFAULT_MAXSIZE
@@ -58,6 +59,14 @@ def demo(
     console.print(f"Ground truth: {DEMO_TARGET} = {truth}; equivalent: {'yes' if ok else 'no'}")
     if not ok:
         raise typer.Exit(code=1)
+
+
+def _operator_settings(operators: list[str] | None) -> dict:
+    """``--operators`` as the estimator's ``unary_operators``/``binary_operators``."""
+    if not operators:
+        return {}
+    unary, binary = split_operators(operators)
+    return {"unary_operators": unary, "binary_operators": binary}
 
 
 def _fail(message: str) -> None:
@@ -123,6 +132,12 @@ def fit(
     maxsize: int = typer.Option(
         DEFAULT_MAXSIZE, "--maxsize", help="Most nodes of a formula on the front."
     ),
+    operators: list[str] = typer.Option(
+        None,
+        "--operators",
+        help="Operators the networks use (repeat or comma-separate), as in PySR: "
+        "sin,exp,log,*,/ ...; default: the preset's units.",
+    ),
 ) -> None:
     """Fits formulas for TARGET from the other columns and prints the Pareto front."""
     df = _read_csv(data)
@@ -144,6 +159,7 @@ def fit(
         verbose=int(sys.stdout.isatty() if verbose is None else verbose),
         deterministic=deterministic,
         maxsize=maxsize,
+        **_operator_settings(operators),
     )
     try:
         model.fit(df[features], df[target], run_dir=run_dir)

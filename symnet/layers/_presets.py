@@ -101,33 +101,61 @@ def lies(n_inputs: int, *, n_outputs: int = 1, rngs: nnx.Rngs) -> SymbolicNetwor
     )
 
 
-def _default_units(width: int) -> list[UnitSpec]:
-    """identity, sin, exp, log, sqrt and mul units, ``width`` of each."""
-    prims = ("identity", "sin", "exp", "log", "sqrt", "mul")
-    return [(p, width) for p in prims]
+#: The hidden units of the default presets (``div`` too, except in ``rational``).
+DEFAULT_UNITS = ("identity", "sin", "exp", "log", "sqrt", "mul", "div")
+
+
+def _units(width: int, units: Sequence[str] | None, div: bool) -> list[UnitSpec]:
+    """``width`` units of each primitive named in ``units`` (default: ``DEFAULT_UNITS``),
+    without ``div`` unless ``div``."""
+    names = DEFAULT_UNITS if units is None else tuple(units)
+    return [(p, width) for p in names if div or p != "div"]
 
 
 def default_network(
-    n_inputs: int, *, n_outputs: int = 1, width: int = 2, depth: int = 2, rngs: nnx.Rngs
+    n_inputs: int,
+    *,
+    n_outputs: int = 1,
+    width: int = 2,
+    depth: int = 2,
+    units: Sequence[str] | None = None,
+    rngs: nnx.Rngs,
 ) -> SymbolicNetwork:
     """symnet's default: ``depth`` skip-connected layers of identity, sin, exp, log, sqrt,
-    mul and div units, ``width`` of each."""
-    units = [*_default_units(width), ("div", width)]
-    return stack(n_inputs, [units] * depth, n_outputs=n_outputs, skip=True, rngs=rngs)
+    mul and div units (or the primitives named in ``units``), ``width`` of each."""
+    hidden = _units(width, units, div=True)
+    return stack(n_inputs, [hidden] * depth, n_outputs=n_outputs, skip=True, rngs=rngs)
 
 
-def rational(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs):
-    """One skip-connected layer of the default units, then an EQL÷ division read-out:
-    ``y = (a . h + b) / (c . h + d)`` with ``h`` the units and the inputs. Weighted means
-    and other quotients of low-degree terms are one layer deep here."""
-    return stack(
-        n_inputs, [_default_units(width)], n_outputs=n_outputs, readout="div", skip=True, rngs=rngs
+def rational(
+    n_inputs: int,
+    *,
+    n_outputs: int = 1,
+    width: int = 2,
+    units: Sequence[str] | None = None,
+    rngs: nnx.Rngs,
+):
+    """One skip-connected layer of the default units (or ``units``, without ``div``), then
+    an EQL÷ division read-out: ``y = (a . h + b) / (c . h + d)`` with ``h`` the units and
+    the inputs. Weighted means and other quotients of low-degree terms are one layer deep
+    here."""
+    hidden = _units(width, units, div=False)
+    return stack(n_inputs, [hidden], n_outputs=n_outputs, readout="div", skip=True, rngs=rngs)
+
+
+def deep_network(
+    n_inputs: int,
+    *,
+    n_outputs: int = 1,
+    width: int = 2,
+    units: Sequence[str] | None = None,
+    rngs: nnx.Rngs,
+):
+    """The default units (or ``units``) in three skip-connected layers (products of three
+    factors)."""
+    return default_network(
+        n_inputs, n_outputs=n_outputs, width=width, depth=3, units=units, rngs=rngs
     )
-
-
-def deep_network(n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs):
-    """The default units in three skip-connected layers (products of three factors)."""
-    return default_network(n_inputs, n_outputs=n_outputs, width=width, depth=3, rngs=rngs)
 
 
 PRESETS = {

@@ -6,6 +6,8 @@ import dataclasses
 import functools
 import math
 
+from symnet._operators import OPERATOR_PRESETS
+from symnet._primitives import resolve_primitives
 from symnet._train import TrainConfig
 from symnet.layers import PRESETS
 from symnet.search._views import check_views
@@ -59,6 +61,12 @@ class SearchConfig:
         (:mod:`symnet.search._groups`), instead of power factors alone. Experimental, off by
         default: at 60 s on one core it recovered I.6.2 but cost I.10.7 (its slots take
         the budget of the factor views).
+      operators: registry names of the hidden units of the ``default``, ``deep`` and
+        ``rational`` architectures (:func:`symnet._operators.resolve_operators`); None: the
+        architecture's own.
+      complexity_of_operators: ``(operator, weight)`` pairs: a node of that operator
+        counts ``weight`` in a formula's complexity instead of 1 (PySR's option; names as
+        :func:`symnet._sympy_utils.operator_name`).
       rounds: passes over architectures x views, each with fresh initialisations; None
         repeats passes until the deadline leaves only the time simplification needs (one
         pass when there is no deadline).
@@ -83,6 +91,8 @@ class SearchConfig:
     rounds: int | None = None
     factor_below: float = 1e-3
     groups: bool = False
+    operators: tuple[str, ...] | None = None
+    complexity_of_operators: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self):
         presets = self.presets
@@ -101,6 +111,14 @@ class SearchConfig:
         if not self.sparsity or any(s < 0 for s in self.sparsity):
             raise ValueError(f"`sparsity` must be non-empty and >= 0, got {self.sparsity!r}.")
         check_views(self.views)
+        if self.operators is not None:
+            resolve_primitives(self.operators)
+            fixed = [p for p in presets if p not in OPERATOR_PRESETS]
+            if fixed:
+                raise ValueError(
+                    f"`preset` {fixed} has a fixed unit set; operators choose the units of "
+                    f"{list(OPERATOR_PRESETS)} only."
+                )
         osw = self.oversample_worst
         if not (isinstance(osw, (int, float)) and 0 <= osw < math.inf):
             raise ValueError(f"`oversample_worst` must be a finite number >= 0, got {osw!r}.")
@@ -127,6 +145,8 @@ class SearchConfig:
         kwargs = {"n_outputs": 1}
         if preset != "lies":
             kwargs["width"] = self.width
+        if self.operators is not None:
+            kwargs["units"] = self.operators
         return functools.partial(PRESETS[preset], n_inputs, **kwargs)
 
 

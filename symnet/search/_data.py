@@ -35,6 +35,7 @@ class Data:
         ordinary magnitude, :mod:`symnet.search._scale`). w: weights (n,).
       scaling: how ``X`` and ``y`` were scaled; :meth:`unscale` maps formulas back.
       var_y: variance of ``y`` in the user's units (for losses reported in them).
+      weights: per-operator complexities (``config.complexity_of_operators``).
       names, symbols: variable names and their real sympy symbols.
       tr, val: row indices of the training and validation splits; with ``loo`` (fewer
         samples than ``loo_below``) both hold every row and candidates are scored by
@@ -61,6 +62,7 @@ class Data:
     key: jax.Array
     scaling: Scaling = Scaling((), 0)
     var_y: float = 1.0
+    weights: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def build(
@@ -118,6 +120,7 @@ class Data:
             key=key,
             scaling=scaling,
             var_y=var_y,
+            weights=config.complexity_of_operators,
         )
 
     @functools.cached_property
@@ -136,7 +139,7 @@ class Data:
         if self.scaling.identity:
             return cand
         expr = self.scaling.back(cand.expr, self.symbols)
-        return dataclasses.replace(cand, expr=expr, complexity=complexity(expr))
+        return dataclasses.replace(cand, expr=expr, complexity=complexity(expr, self.weights))
 
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
         """``expr`` as a :class:`Candidate` with its normalised losses (MSE / var(y)) on
@@ -149,7 +152,7 @@ class Data:
             val_nmse = _nmse(expr, self.symbols, *self.validation, self.var_val)
         return Candidate(
             expr=expr,
-            complexity=complexity(expr),
+            complexity=complexity(expr, self.weights),
             val_nmse=val_nmse,
             train_nmse=_nmse(expr, self.symbols, *self.train[:2], self.var_tr),
             member=int(member),
