@@ -249,11 +249,13 @@ def test_killed_fit_resumes_from_its_checkpoint(frame, tmp_path, monkeypatch):
 
     real_run, calls = PopulationTrainer.run, []
 
-    def run(self, state, *args, **kwargs):
+    def run(self, state, X, ys, schedule, n_steps, *args, **kwargs):
+        if n_steps == 0:  # the zero-step call that compiles the program before training
+            return real_run(self, state, X, ys, schedule, n_steps, *args, **kwargs)
         calls.append(int(state.step))
         if len(calls) == 2 and kill:
             raise KeyboardInterrupt  # killed after the first chunk was checkpointed
-        return real_run(self, state, *args, **kwargs)
+        return real_run(self, state, X, ys, schedule, n_steps, *args, **kwargs)
 
     monkeypatch.setattr(PopulationTrainer, "run", run)
     run_dir = tmp_path / "run"
