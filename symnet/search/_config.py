@@ -61,6 +61,13 @@ class SearchConfig:
         (:mod:`symnet.search._groups`), instead of power factors alone. Experimental, off by
         default: at 60 s on one core it recovered I.6.2 but cost I.10.7 (its slots take
         the budget of the factor views).
+      decompose: with ``factor_below``, also divide and conquer: the best surrogates'
+        separability (inputs that do not matter, sums and products of functions of fewer
+        inputs, :mod:`symnet.search._separate`) splits the problem into parts, each searched
+        by the same pipeline with a share of the budget and recombined
+        (:mod:`symnet.search._decompose`).
+      library: fit sparse sums of generated terms (powers of inputs, products of two) to
+        every view by sparse regression (:mod:`symnet.search._library`).
       operators: registry names of the hidden units of the ``default``, ``deep`` and
         ``rational`` architectures (:func:`symnet._operators.resolve_operators`); None: the
         architecture's own.
@@ -91,6 +98,8 @@ class SearchConfig:
     rounds: int | None = None
     factor_below: float = 1e-3
     groups: bool = False
+    decompose: bool = True
+    library: bool = True
     operators: tuple[str, ...] | None = None
     complexity_of_operators: tuple[tuple[str, float], ...] = ()
 

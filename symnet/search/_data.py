@@ -133,6 +133,23 @@ class Data:
         """``(X, y)`` of the validation split."""
         return self.X[self.val], self.y[self.val]
 
+    def subset(self, cols, target, *, key: jax.Array, config: SearchConfig) -> Data | None:
+        """The data of a sub-problem: the inputs ``cols`` with ``target`` (every row, the same
+        weights), split anew with ``key``; None when ``target`` cannot be searched (not
+        finite, constant)."""
+        names = [self.names[i] for i in cols]
+        try:
+            return Data.build(
+                self.X[:, list(cols)],
+                target,
+                key=key,
+                config=config,
+                names=names,
+                sample_weight=self.w,
+            )
+        except ValueError:
+            return None
+
     def unscale(self, cand: Candidate) -> Candidate:
         """``cand`` with its formula over the user's data (``X``, ``y`` unscaled); losses,
         being normalised, are unchanged."""

@@ -5,12 +5,15 @@
     data   = Data.build(X, y, key=key, ...)        validated once; split; probe box
     budget = Budget.until(deadline)                the only owner of the time policy
     state  = SearchState.start(data.key, presets, views, baselines)
+    state  = library_stage(state, data, config, budget)   sparse sums of library terms
     while True:
         while (slot := state.next_slot(budget, config)) is not None:
             trained = train_slot(state, slot, data, config)      a population on one view
             state = refit_slot(state, slot, trained, data, ...)  formulas back, refit, scored
             if stop_early(state, config): break
+            state = decompose(state, data, config, budget)       parts searched on their own
             state = reduce(state, data, config, budget)          views of a reduced problem
+            state = library_stage(state, data, config, budget)   ... and their sparse fits
         candidates = polish_front(state.candidates, data, config, budget)
         if the budget holds no other slot: return candidates
 
@@ -30,6 +33,8 @@ from symnet import _compile_cache
 from symnet.search._budget import Budget
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._data import Data
+from symnet.search._decompose import decompose
+from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
 from symnet.search._reduce import reduce
 from symnet.search._select import Candidate
@@ -51,15 +56,18 @@ def search(
     budget: Budget | None = None,
     progress: Callable[[str, float], None] | None = None,
     checkpoint_dir: str | None = None,
+    depth: int = 0,
 ) -> list[Candidate]:
     """Searches formulas for validated ``data`` (built with the same ``config``, see
-    :func:`discover`) within ``budget``; the PRNG key is ``data.key``."""
+    :func:`discover`) within ``budget``; the PRNG key is ``data.key``. ``depth``: how deep
+    this search is nested in decompositions (0: the user's problem)."""
     report = progress or _silent
     budget = Budget.until(None) if budget is None else budget
     _compile_cache.enable()
     views = make_views(data.X, data.y, data.symbols, config.views)
     state = SearchState.start(data.key, config.presets, views, baselines(data, budget))
     state = warm_up(state, data, config, budget)
+    state = library_stage(state, data, config, budget)
     while True:  # stage 1, stage 2, and again while the budget holds another slot
         stopped, ran = False, state.n_slots
         while (slot := state.next_slot(budget, config)) is not None:
@@ -69,12 +77,19 @@ def search(
             state = refit_slot(state, slot, trained, data, config, budget, report)
             if stopped := stop_early(state, config):
                 break  # good enough: the remaining slots are skipped
+            state = decompose(state, data, config, budget, solve=_solve_part, depth=depth)
             state = reduce(state, data, config, budget)
+            state = library_stage(state, data, config, budget)
         started = time.monotonic()
         front = polish_front(state.candidates, data, config, budget, memo=state.polished)
         state.polish_seconds = max(time.monotonic() - started, state.polish_seconds or 0.0)
         if stopped or state.n_slots == ran or not state.can_resume(budget, config):
             return sorted((data.unscale(c) for c in front), key=lambda c: c.complexity)
+
+
+def _solve_part(data: Data, config: SearchConfig, budget: Budget, depth: int):
+    """One part of a decomposition, searched by the same pipeline."""
+    return search(data, config=config, budget=budget, depth=depth)
 
 
 def discover(

@@ -10,11 +10,14 @@ view       inputs ``u``                target                               back
 raw        ``x``                       ``y``                                ``g(x)``
 log        ``log x``                   ``log(s*y)`` (LIES)                  ``s*exp(g(log x))``
 square     ``x``                       ``y**2``                             ``s*sqrt(g(x))``
+inverse    ``x``                       ``1/y``                              ``1/g(x)``
 standard   ``(x - mean) / std``        ``y``                                ``g((x - m) / sd)``
 =========  ==========================  ===================================  ================
 
 ``s = sign(y)``; ``log`` needs ``x > 0`` and ``s*y > 0``; ``square`` needs ``s*y > 0``
-(roots of sums of squares, as in distances and the law of cosines, become polynomials).
+(roots of sums of squares, as in distances and the law of cosines, become polynomials);
+``inverse`` needs ``s*y > 0`` (reciprocals of sums, ``1/(omega_0**2 - omega**2)``, become
+polynomials).
 Views that do not apply to the data are skipped.
 """
 
@@ -30,7 +33,7 @@ from symnet.search._groups import Groups
 
 __all__ = ["VIEWS", "View", "check_views", "make_views", "reduced_views", "view_symbols"]
 
-VIEWS = ("raw", "log", "square", "standard")
+VIEWS = ("raw", "log", "square", "inverse", "standard")
 
 
 class View(NamedTuple):
@@ -79,6 +82,8 @@ def make_views(
                 return sign * sympy.sqrt(g.xreplace(to_user))
 
             out.append(View(name, X, y * y, from_square))
+        elif name == "inverse" and one_signed:
+            out.append(View(name, X, 1.0 / y, lambda g: 1 / g.xreplace(to_user)))
         elif name == "standard":
             mu, sd = X.mean(axis=0), X.std(axis=0)
             sd = np.where(sd > 0, sd, 1.0)
@@ -99,7 +104,7 @@ def reduced_views(X, y, symbols, names, groups: Groups, prefix: str) -> list[Vie
     often)."""
     scale, U = groups.arrays(X)
     pre, ins = groups.exprs(symbols)
-    order = ("raw", "square", "log", "standard")
+    order = ("raw", "square", "log", "inverse", "standard")
     out = []
     for v in make_views(U, y / scale, ins, sorted(check_views(names), key=order.index)):
 

@@ -1,0 +1,167 @@
+r"""Sparse regression over a library of terms: sums of products a network cannot reach.
+
+A two-layer network expresses a sum of a few products, and its sparsity penalty rarely
+finds ``omega_0**2 - omega**2`` or ``x*y + y*z + z*x`` among the functions that fit as well.
+A linear model over a generated *library* of candidate terms does, when the law (in one
+of the data views: the reciprocal of ``1/(omega_0**2 - omega**2)``, the square of a
+distance) is a short sum of them (pysindy's recipe):
+
+    y ~ c_0 + sum_k c_k * t_k(u),   few c_k != 0,
+
+with terms ``t_k``: every input ``u_i**p`` (``p`` in ``POWERS``, fractional and negative
+powers only where they are defined on the data), and the products ``u_i**a * u_j**b`` of
+two inputs (``a, b`` in ``PAIR_POWERS``). Sparse solutions come from two paths, each
+giving one candidate per support:
+
+* the greedy L0 path of orthogonal matching pursuit (scikit-learn's ``orthogonal_mp``,
+  columns scaled to unit norm), ``1..MAX_TERMS`` terms;
+* sequentially thresholded least squares (STLSQ): least squares, terms whose share of the
+  target's spread ``|c_k| * std(t_k) / std(y)`` is below a threshold dropped, refit,
+  repeated until the support is stable, for thresholds ``THRESHOLDS``.
+
+Each candidate is mapped back to the user's variables by its view and refit and scored
+like a network's formula (:func:`library_stage`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import sympy
+from sklearn.linear_model import orthogonal_mp
+
+from symnet._refit import refit
+from symnet.search._views import view_symbols
+
+__all__ = ["MAX_TERMS", "library", "library_stage", "sparse_fits"]
+
+#: Powers of one input in the library.
+POWERS = (1, 2, 3, -1, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2))
+#: Powers of each input in the products of two.
+PAIR_POWERS = (1, -1, 2)
+#: Terms of one sparse model at most (the constant not counted).
+MAX_TERMS = 6
+#: STLSQ thresholds (shares of the target's spread).
+THRESHOLDS = tuple(float(t) for t in np.logspace(-5, -1, 9))
+#: The library is cut to this fraction of the training rows (pairs dropped first).
+MAX_COLUMNS_PER_ROW = 0.5
+
+
+def _defined(u: np.ndarray, p) -> bool:
+    p = sympy.Rational(p)
+    if p.q != 1 and not np.all(u > 0):
+        return False
+    if p < 0 and not np.all(np.abs(u) > 1e-12 * np.max(np.abs(u))):
+        return False
+    return True
+
+
+def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
+    """The library's terms over inputs ``U`` (n, d): ``(exprs, columns (n, m))``, singles
+    first, then pairs, at most ``max_columns``; columns that are not finite or constant
+    are left out."""
+    d = U.shape[1]
+    exprs, cols = [], []
+
+    def add(e, c):
+        if len(cols) < max_columns and np.all(np.isfinite(c)) and np.std(c) > 0:
+            exprs.append(e)
+            cols.append(c)
+
+    with np.errstate(all="ignore"):
+        for i in range(d):
+            for p in POWERS:
+                if _defined(U[:, i], p):
+                    add(symbols[i] ** p, U[:, i] ** float(p))
+        for i, j in itertools.combinations(range(d), 2):
+            for a, b in itertools.product(PAIR_POWERS, repeat=2):
+                if _defined(U[:, i], a) and _defined(U[:, j], b):
+                    add(symbols[i] ** a * symbols[j] ** b, U[:, i] ** a * U[:, j] ** b)
+    return exprs, (np.column_stack(cols) if cols else np.zeros((len(U), 0)))
+
+
+def _lstsq(A, y):
+    return np.linalg.lstsq(A, y, rcond=None)[0]
+
+
+def sparse_fits(A: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[int, ...]]:
+    """Distinct supports (column indices) of sparse weighted least-squares fits of ``y``
+    by the columns of ``A`` plus a constant, from the OMP and STLSQ paths, each of at most
+    ``MAX_TERMS`` columns."""
+    sw = np.sqrt(w / w.sum())
+    mu = (w[:, None] * A).sum(0) / w.sum()
+    Ac = (A - mu) * sw[:, None]
+    yc = (y - np.average(y, weights=w)) * sw
+    norms = np.linalg.norm(Ac, axis=0)
+    ok = norms > 0
+    if not ok.any() or np.linalg.norm(yc) == 0:
+        return []
+    An = np.where(ok, Ac / np.where(ok, norms, 1.0), 0.0)
+    supports = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k = min(MAX_TERMS, int(ok.sum()))
+        path = orthogonal_mp(An, yc, n_nonzero_coefs=k, return_path=True)
+    path = path.reshape(A.shape[1], -1)
+    for step in range(path.shape[1]):
+        supports.add(tuple(int(i) for i in np.flatnonzero(path[:, step])))
+    spread = np.linalg.norm(yc)
+    for tau in THRESHOLDS:
+        support = np.flatnonzero(ok)
+        for _ in range(10):
+            c = _lstsq(An[:, support], yc)
+            share = np.abs(c) / spread  # unit-norm columns: |c_k| is the term's share
+            new = support[share >= tau]
+            if len(new) == len(support) or len(new) == 0:
+                break
+            support = new
+        if 0 < len(support) <= MAX_TERMS:
+            supports.add(tuple(int(i) for i in support))
+    return sorted(s for s in supports if s)
+
+
+def _targets(view, tr):
+    """The view's target and, where it keeps one sign, its reciprocal (``1/y`` is a short
+    sum where ``y`` is the reciprocal of one), with the maps of a formula back."""
+    yv = view.y[tr]
+    out = [(yv, view.back)]
+    if np.all(yv > 0) or np.all(yv < 0):
+        out.append((1.0 / yv, lambda g, back=view.back: back(1 / g)))
+    return out
+
+
+def library_stage(state, data, config, budget):
+    """Sparse fits over the library (:func:`library`) of every view not fitted yet (of its
+    target, and of its reciprocal where that is defined), each support a formula mapped
+    back by its view, refit on the raw training data and added to ``state``'s
+    candidates."""
+    if not config.library:
+        return state
+    done = state.memo.setdefault("library", {})
+    tr, w = data.tr, data.w[data.tr]
+    for v, view in enumerate(state.views):
+        if v in done or budget.late():
+            continue
+        done[v] = True
+        U = view.X[tr]
+        u = view_symbols(U.shape[1])
+        exprs, A = library(U, u, int(MAX_COLUMNS_PER_ROW * len(tr)))
+        for t, (yv, back) in enumerate(_targets(view, tr)):
+            for i, support in enumerate(sparse_fits(A, yv, w)):
+                if not budget.refits_open(state.n_refit, state.reserve(budget)):
+                    return state
+                X1 = np.column_stack([A[:, list(support)], np.ones(len(tr))])
+                c = _lstsq(X1 * np.sqrt(w)[:, None], yv * np.sqrt(w))
+                terms = (sympy.Float(ck) * exprs[k] for ck, k in zip(c[:-1], support, strict=True))
+                expr = back(sympy.Add(*terms, sympy.Float(c[-1])))
+                if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+                    continue
+                expr, _ = refit(expr, data.symbols, *data.train)
+                state.n_refit += 1
+                cand = data.score(expr, -1000 * (v + 1) - 100 * t - i, budget.elapsed())
+                if cand is not None:
+                    state.candidates.append(cand)
+    return state
