@@ -8,7 +8,9 @@
 * Stages, plain functions over them: :func:`train_slot` (a population of networks on one
   data view), :func:`refit_slot` (formulas back to the user's variables, refit in float64,
   scored), :func:`reduce` (views of a smaller problem from what a surrogate reveals: power
-  factors, dimensionless groups), :func:`polish_front` (simplify and round the Pareto
+  factors, dimensionless groups), :func:`decompose` (parts of a separable surrogate searched
+  on their own, :func:`separate`), :func:`library_stage` (sparse sums of library terms,
+  :func:`sparse_fits`), :func:`polish_front` (simplify and round the Pareto
   front), then :func:`pareto_front` and :func:`select` (PySR's rules).
 * :func:`discover` (arrays in) and :func:`search` (:class:`Data` in) run them in a loop.
 
@@ -24,12 +26,17 @@ from symnet.search._config import DEFAULT_CONFIG as DEFAULT_CONFIG
 from symnet.search._config import DETERMINISTIC_SIMPLIFY_SECONDS as DETERMINISTIC_SIMPLIFY_SECONDS
 from symnet.search._config import SearchConfig as SearchConfig
 from symnet.search._data import Data as Data
+from symnet.search._decompose import decompose as decompose
+from symnet.search._decompose import sub_problems as sub_problems
 from symnet.search._discover import discover as discover
 from symnet.search._discover import search as search
 from symnet.search._factors import elasticities as elasticities
 from symnet.search._factors import power_factors as power_factors
 from symnet.search._groups import Groups as Groups
 from symnet.search._groups import scaling_groups as scaling_groups
+from symnet.search._library import library as library
+from symnet.search._library import library_stage as library_stage
+from symnet.search._library import sparse_fits as sparse_fits
 from symnet.search._polish import canonical_forms as canonical_forms
 from symnet.search._polish import polish as polish
 from symnet.search._polish import polish_front as polish_front
@@ -45,6 +52,8 @@ from symnet.search._select import Candidate as Candidate
 from symnet.search._select import front_scores as front_scores
 from symnet.search._select import pareto_front as pareto_front
 from symnet.search._select import select as select
+from symnet.search._separate import Split as Split
+from symnet.search._separate import separate as separate
 from symnet.search._slot import baselines as baselines
 from symnet.search._slot import refit_slot as refit_slot
 from symnet.search._slot import stop_early as stop_early
@@ -71,15 +80,19 @@ __all__ = [
     "SearchConfig",
     "SearchState",
     "Slot",
+    "Split",
     "SlotPlan",
     "Trained",
     "VIEWS",
     "View",
     "baselines",
     "canonical_forms",
+    "decompose",
     "discover",
     "elasticities",
     "front_scores",
+    "library",
+    "library_stage",
     "make_views",
     "pareto_front",
     "polish",
@@ -92,7 +105,10 @@ __all__ = [
     "scaling_groups",
     "search",
     "select",
+    "separate",
+    "sparse_fits",
     "stop_early",
+    "sub_problems",
     "train_population",
     "train_slot",
     "view_symbols",

@@ -18,10 +18,22 @@ from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._scale import Scaling
 from symnet.search._select import Candidate
 
-__all__ = ["Data", "PROBE_POINTS"]
+__all__ = ["Data", "PROBE_POINTS", "WIDEN", "widened_box"]
 
 #: Points drawn uniformly from the data's box on which a formula must be finite.
 PROBE_POINTS = 2000
+#: The widened box: each range grows by this fraction of its width, away from 0 (upwards
+#: for positive inputs, downwards for negative ones, half each way for inputs of both
+#: signs), as the benchmarks' extrapolation box.
+WIDEN = 0.5
+
+
+def widened_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The box ``[lo, hi]`` widened by ``WIDEN`` of each range, away from 0."""
+    w = WIDEN * (hi - lo)
+    up = np.where(lo >= 0, w, np.where(hi <= 0, 0.0, w / 2))
+    down = np.where(hi <= 0, w, np.where(lo >= 0, 0.0, w / 2))
+    return lo - down, hi + up
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -43,6 +55,8 @@ class Data:
       probe: points drawn uniformly from the box the data span: formulas must be finite
         on the whole box, not only at the samples (a root or log of a fitted expression
         can cross its domain between them).
+      wide: points drawn uniformly from the box widened by half (:func:`widened_box`): a
+        formula not finite there is not ``stable`` (selection avoids it).
       var_tr, var_val: variances of ``y`` on each split (1 where 0), the losses' unit.
       key: the search's PRNG key; the split and the probe points derive from the first of
         ``jax.random.split(key, 3)``, the first population from the other two.
@@ -57,6 +71,7 @@ class Data:
     val: np.ndarray
     loo: bool
     probe: np.ndarray
+    wide: np.ndarray
     var_tr: float
     var_val: float
     key: jax.Array
@@ -102,9 +117,10 @@ class Data:
             n_val = max(1, int(round(config.validation_fraction * n)))
             val, tr = perm[:n_val], perm[n_val:]
         seed = int(jax.random.randint(k_split, (), 0, 2**31 - 1))
-        probe = np.random.default_rng(seed).uniform(
-            X.min(axis=0), X.max(axis=0), (PROBE_POINTS, d)
-        )
+        rng = np.random.default_rng(seed)
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        probe = rng.uniform(lo, hi, (PROBE_POINTS, d))
+        wide = rng.uniform(*widened_box(lo, hi), (PROBE_POINTS, d))
         return cls(
             X=X,
             y=y,
@@ -115,6 +131,7 @@ class Data:
             val=val,
             loo=loo,
             probe=probe,
+            wide=wide,
             var_tr=float(np.var(y[tr])) or 1.0,
             var_val=float(np.var(y[val])) or 1.0,
             key=key,
@@ -133,14 +150,13 @@ class Data:
         """``(X, y)`` of the validation split."""
         return self.X[self.val], self.y[self.val]
 
-    def subset(self, cols, target, *, key: jax.Array, config: SearchConfig) -> Data | None:
-        """The data of a sub-problem: the inputs ``cols`` with ``target`` (every row, the same
-        weights), split anew with ``key``; None when ``target`` cannot be searched (not
-        finite, constant)."""
-        names = [self.names[i] for i in cols]
+    def derived(self, X, target, names, *, key: jax.Array, config: SearchConfig) -> Data | None:
+        """The data of a sub-problem: inputs ``X`` (one row per row of these data, named
+        ``names``) with ``target``, the same weights, split anew with ``key``; None when
+        they cannot be searched (not finite, constant target)."""
         try:
             return Data.build(
-                self.X[:, list(cols)],
+                X,
                 target,
                 key=key,
                 config=config,
@@ -161,7 +177,10 @@ class Data:
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
         """``expr`` as a :class:`Candidate` with its normalised losses (MSE / var(y)) on
         each split, or None when it is not finite on the probe box."""
-        if not np.all(np.isfinite(evaluate(expr, self.symbols, self.probe))):
+        with np.errstate(all="ignore"):
+            values = evaluate(expr, self.symbols, np.concatenate([self.probe, self.wide]))
+        values = np.broadcast_to(values, (2 * PROBE_POINTS,))
+        if not np.all(np.isfinite(values[:PROBE_POINTS])):
             return None
         if self.loo:
             val_nmse = _loo_nmse(expr, self.symbols, self.X, self.y, self.w, self.var_val)
@@ -174,6 +193,7 @@ class Data:
             train_nmse=_nmse(expr, self.symbols, *self.train[:2], self.var_tr),
             member=int(member),
             found_at=found_at,
+            stable=bool(np.all(np.isfinite(values[PROBE_POINTS:]))),
         )
 
 

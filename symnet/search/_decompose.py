@@ -1,14 +1,20 @@
 """The ``decompose`` stage: divide and conquer with an accurate surrogate.
 
 Once some candidate fits well (validation loss at most ``config.factor_below``, not
-exact), the ``SURROGATES`` most accurate candidates are analysed for separability
-(:func:`~symnet.search.separate`: inputs the target does not depend on, ``f = g(x_A) +
-h(x_B)``, ``f = g(x_A) * h(x_B)``); the finest decomposition not searched yet wins (the
-most accurate surrogate on ties). Each of its parts becomes a search problem of its own:
+exact), the ``SURROGATES`` most accurate candidates are analysed, the most accurate first,
+for separability (:func:`~symnet.search.separate`: inputs the target does not depend on,
+``f = g(x_A) + h(x_B)``, ``f = g(x_A) * h(x_B)``) and then for scaling symmetries
+(:func:`~symnet.search.scaling_groups`: ``f = x**c * F(pi_1(x), ..., z)`` with fewer
+arguments than inputs, the generalised symmetry ``F(g(x_A), x_B)`` with ``g`` a product of
+powers, which makes ``sqrt(1 - v**2/c**2)`` and ``exp(h*omega/(kb*T))`` functions of one
+variable); the first decomposition not searched yet wins. Each unknown part becomes a
+search problem of its own (:func:`sub_problems`):
 
 * ``"drop"``: the data themselves, over the inputs that matter;
-* ``"add"`` and ``"mul"``: part ``k``'s inputs, with the surrogate's values where every
-  other input is held at the anchor (the median sample) as the target.
+* ``"mul"``: power factors are known; with one part left, the data divided by them;
+* ``"add"``, and ``"mul"`` with several unknown parts: part ``k``'s inputs, with the
+  surrogate's values where every other input is held at the anchor (the median sample);
+* groups: the data divided by the prefactor, over the groups.
 
 Each part is searched recursively by the same pipeline (``solve``), with an equal share
 of ``SHARE`` of the time left (the next part gets its share of what the previous one left),
@@ -34,8 +40,9 @@ import sympy
 from symnet._refit import evaluate, refit
 from symnet.search._budget import Budget
 from symnet.search._factors import power_factors
+from symnet.search._groups import Groups, scaling_groups
 from symnet.search._select import DEFAULT_MAXSIZE, pareto_front
-from symnet.search._separate import Split, separate
+from symnet.search._separate import separate
 
 __all__ = ["MAX_DEPTH", "MAX_SPLITS", "SHARE", "decompose", "propose_split", "sub_problems"]
 
@@ -54,53 +61,108 @@ EXACT_NMSE = 1e-12
 #: A part's formula is recombined if its loss on the part is at most this (or the part's
 #: best loss).
 SUB_LOSS = 1e-3
+#: Views a sub-search trains on besides the search's own, right after the first: its
+#: parts are small, so the reciprocal of ``1/(exp(u) - 1)`` gets a population early.
+SUB_VIEWS = ("inverse",)
 #: Sub-searches stop once a formula fits their part this well.
-SUB_EXACT = 1e-10
+SUB_EXACT = 1e-20
 #: Recombined formulas per decomposition at most.
 MAX_COMBOS = 27
 #: Key folded into the search's key for the sub-searches (plus the part's number).
 _SUB_KEY = 5_550_000
 
 
+def _analyse(c, symbols, X, memo) -> list:
+    """The decompositions of surrogate ``c``: its separability split and its scaling groups
+    (when they leave fewer inputs), the one whose largest sub-problem has fewer inputs
+    first (cached in ``memo`` by ``srepr``)."""
+    key = sympy.srepr(c.expr)
+    if key not in memo:
+        found = [separate(c.expr, symbols, X, c.val_nmse)]
+        groups = scaling_groups(c.expr, symbols, X)
+        if groups is not None and groups.groups:
+            if len(groups.groups) + len(groups.passthrough) < X.shape[1]:
+                found.append(groups)
+        found = [f for f in found if f is not None]
+        memo[key] = sorted(found, key=_largest_part)  # stable: a split first on ties
+    return memo[key]
+
+
+def _largest_part(found) -> int:
+    """The inputs of the largest sub-problem a decomposition leaves."""
+    if isinstance(found, Groups):
+        return len(found.groups) + len(found.passthrough)
+    return max(len(p) for p in found.parts)
+
+
 def propose_split(candidates, symbols, X, below: float, tried: list, memo: dict):
-    """``(split, surrogate)``: the new decomposition of the most accurate of the
-    ``SURROGATES`` most accurate candidates with validation loss in ``(EXACT_NMSE, below]``
-    that has one (``memo`` caches each analysis by ``srepr``), or ``(None, None)``. A less
-    accurate surrogate is not asked first: the tests are only as good as the surrogate,
-    and a rough one (nearly linear, say) looks separable everywhere."""
+    """``(decomposition, surrogate)``: the first new decomposition (a :class:`Split`, or
+    the :class:`~symnet.search.Groups` of its scaling symmetries) of the most accurate of
+    the ``SURROGATES`` most accurate candidates with validation loss in
+    ``(EXACT_NMSE, below]`` that has one, or ``(None, None)``. A less accurate surrogate
+    is not asked first: the tests are only as good as the surrogate, and a rough one
+    (nearly linear, say) looks separable everywhere."""
     good = sorted(
         (c for c in candidates if EXACT_NMSE < c.val_nmse <= below), key=lambda c: c.val_nmse
     )
     for c in good[:SURROGATES]:
-        key = sympy.srepr(c.expr)
-        if key not in memo:
-            memo[key] = separate(c.expr, symbols, X, c.val_nmse)
-        split = memo[key]
-        if split is not None and split.key() not in tried:
-            return split, c
+        for found in _analyse(c, symbols, X, memo):
+            if found.key() not in tried:
+                return found, c
     return None, None
 
 
 class Part(NamedTuple):
-    """One part of a decomposition: its inputs, and either its formula (``known``: a power
-    factor ``x_i**a`` of a product) or the target a sub-search fits over those inputs."""
+    """One part of a decomposition: either its formula (``known``, over the user's
+    variables) or a sub-problem: inputs ``X`` (named ``names``), the ``target`` a sub-search
+    fits, and ``inputs``, the formulas over the user's variables the sub-problem's inputs
+    stand for."""
 
-    inputs: tuple[int, ...]
     known: sympy.Expr | None
-    target: np.ndarray | None
+    X: np.ndarray | None = None
+    target: np.ndarray | None = None
+    names: tuple[str, ...] = ()
+    inputs: tuple[sympy.Expr, ...] = ()
+
+    def back(self, g: sympy.Expr) -> sympy.Expr:
+        """A sub-problem's formula ``g`` over the user's variables."""
+        subs = zip(self.names, self.inputs, strict=True)
+        return g.xreplace({sympy.Symbol(n, real=True): e for n, e in subs})
 
 
-def sub_problems(split: Split, expr, data) -> list[Part]:
-    """The parts of ``split`` of the surrogate ``expr``, over all rows of ``data``.
+def _columns(data, cols, target) -> Part:
+    cols = list(cols)
+    names = tuple(data.names[i] for i in cols)
+    inputs = tuple(data.symbols[i] for i in cols)
+    return Part(None, data.X[:, cols], np.asarray(target, np.float64), names, inputs)
+
+
+def sub_problems(split, expr, data) -> list[Part]:
+    """The parts of ``split`` (a :class:`Split`, or :class:`~symnet.search.Groups`) of the
+    surrogate ``expr``, over all rows of ``data``.
 
     ``"drop"``: the data over the inputs that matter. ``"mul"``: a part of one input that
     multiplies the surrogate as a power (:func:`~symnet.search.power_factors`) is known;
     if one part is left, its target is the data divided by the known factors (the data,
     where they can tell); otherwise, and for ``"add"``, part ``k``'s target is the
-    surrogate with the inputs outside it held at the anchor.
+    surrogate with the inputs outside it held at the anchor. Groups: the prefactor is
+    known, and the data divided by it are the target over the groups and the inputs
+    passed through.
     """
+    if isinstance(split, Groups):
+        scale, U = split.arrays(data.X)
+        pre, ins = split.exprs(data.symbols)
+        taken = set(data.names)
+        names = []
+        for k, e in enumerate(ins):
+            name = str(e) if e.is_Symbol else f"pi{k}"
+            while name in taken:
+                name = "_" + name
+            taken.add(name)
+            names.append(name)
+        return [Part(pre), Part(None, U, data.y / scale, tuple(names), tuple(ins))]
     if split.kind == "drop":
-        return [Part(split.parts[0], None, data.y)]
+        return [_columns(data, split.parts[0], data.y)]
     factors = {}
     if split.kind == "mul":
         factors = power_factors(expr, data.symbols, data.train[0])
@@ -108,23 +170,18 @@ def sub_problems(split: Split, expr, data) -> list[Part]:
     for k, cols in enumerate(split.parts):
         if len(cols) == 1 and cols[0] in factors:
             a = factors[cols[0]]
-            parts.append(
-                Part(
-                    cols, data.symbols[cols[0]] ** sympy.Rational(a.numerator, a.denominator), None
-                )
-            )
+            parts.append(Part(data.symbols[cols[0]] ** sympy.Rational(a.numerator, a.denominator)))
             continue
         with np.errstate(all="ignore"):
             t = np.broadcast_to(evaluate(expr, data.symbols, split.held(data.X, k)), data.y.shape)
-        parts.append(Part(cols, None, np.array(t, dtype=np.float64)))
-    unknown = [p for p in parts if p.known is None]
+        parts.append(_columns(data, cols, t))
+    unknown = [k for k, p in enumerate(parts) if p.known is None]
     if split.kind == "mul" and len(unknown) == 1:
         known = [p.known for p in parts if p.known is not None]
         with np.errstate(all="ignore"):
-            scale = np.broadcast_to(
-                evaluate(sympy.Mul(*known), data.symbols, data.X), data.y.shape
-            )
-        parts[parts.index(unknown[0])] = Part(unknown[0].inputs, None, data.y / scale)
+            scale = evaluate(sympy.Mul(*known), data.symbols, data.X)
+        k = unknown[0]
+        parts[k] = _columns(data, split.parts[k], data.y / np.broadcast_to(scale, data.y.shape))
     return parts
 
 
@@ -171,6 +228,7 @@ def decompose(state, data, config, budget, *, solve: Callable, depth: int = 0):
     if split is None:
         return state
     parts = sub_problems(split, surrogate.expr, data)
+    kind = "mul" if isinstance(split, Groups) else split.kind
     n_unknown = sum(p.known is None for p in parts)
     end = None
     if budget.deadline is not None:
@@ -181,7 +239,9 @@ def decompose(state, data, config, budget, *, solve: Callable, depth: int = 0):
     tried.append(split.key())
     per_part = 3 if n_unknown <= 2 else 2
     sub_config = dataclasses.replace(
-        config, early_stop_condition=min(config.early_stop_condition or SUB_EXACT, SUB_EXACT)
+        config,
+        early_stop_condition=min(config.early_stop_condition or SUB_EXACT, SUB_EXACT),
+        views=tuple(dict.fromkeys(config.views[:1] + SUB_VIEWS + config.views)),
     )
     shortlists, left = [], n_unknown
     for k, part in enumerate(parts):
@@ -191,20 +251,20 @@ def decompose(state, data, config, budget, *, solve: Callable, depth: int = 0):
         part_budget = _part_budget(budget, end, left)
         left -= 1
         key = jax.random.fold_in(data.key, _SUB_KEY + 100 * depth + k)
-        sub = data.subset(part.inputs, part.target, key=key, config=sub_config)
+        sub = data.derived(part.X, part.target, part.names, key=key, config=sub_config)
         if sub is None:
             return state
         front = solve(sub, sub_config, part_budget, depth + 1)
-        shortlists.append([c.expr for c in _shortlist(front, per_part)])
+        shortlists.append([part.back(c.expr) for c in _shortlist(front, per_part)])
     combos = itertools.islice(itertools.product(*shortlists), MAX_COMBOS)
     for i, combo in enumerate(combos):
         if not budget.refits_open(state.n_refit, state.reserve(budget)):
             break
-        expr = _combine(split.kind, combo)
+        expr = _combine(kind, combo)
         if not expr.atoms(sympy.Float):
             expr = (
                 sympy.Float(1.0) * expr
-                if split.kind == "mul"
+                if kind == "mul"
                 else sympy.Add(expr, sympy.Float(0.0), evaluate=False)
             )
         expr, _ = refit(expr, data.symbols, *data.train)

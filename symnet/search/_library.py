@@ -10,8 +10,8 @@ distance) is a short sum of them (pysindy's recipe):
 
 with terms ``t_k``: every input ``u_i**p`` (``p`` in ``POWERS``, fractional and negative
 powers only where they are defined on the data), and the products ``u_i**a * u_j**b`` of
-two inputs (``a, b`` in ``PAIR_POWERS``). Sparse solutions come from two paths, each
-giving one candidate per support:
+two inputs (``(a, b)`` in ``PAIR_POWERS``, simplest first, as many as the rows allow).
+Sparse solutions come from two paths, each giving one candidate per support:
 
 * the greedy L0 path of orthogonal matching pursuit (scikit-learn's ``orthogonal_mp``,
   columns scaled to unit norm), ``1..MAX_TERMS`` terms;
@@ -39,9 +39,29 @@ from symnet.search._views import view_symbols
 __all__ = ["MAX_TERMS", "library", "library_stage", "sparse_fits"]
 
 #: Powers of one input in the library.
-POWERS = (1, 2, 3, -1, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2))
-#: Powers of each input in the products of two.
-PAIR_POWERS = (1, -1, 2)
+POWERS = (1, 2, 3, 4, -1, -2, -3, -4, sympy.Rational(1, 2), sympy.Rational(-1, 2))
+#: Powers of a one-signed view target fitted besides the target itself.
+TARGET_POWERS = (-1, 2, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2))
+#: A sparse fit is kept when it leaves at most this share of the target's variance.
+MAX_VIEW_NMSE = 1e-2
+#: Powers ``(a, b)`` of the products ``u_i**a * u_j**b`` of two inputs, in the order the
+#: library takes them (all pairs of inputs for one, then the next, until it is full).
+PAIR_POWERS = (
+    (1, 1),
+    (1, -1),
+    (-1, 1),
+    (-1, -1),
+    (2, 1),
+    (1, 2),
+    (2, -1),
+    (-1, 2),
+    (2, -2),
+    (-2, 2),
+    (2, 2),
+    (-2, -2),
+    (1, -2),
+    (-2, 1),
+)
 #: Terms of one sparse model at most (the constant not counted).
 MAX_TERMS = 6
 #: STLSQ thresholds (shares of the target's spread).
@@ -76,8 +96,8 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
             for p in POWERS:
                 if _defined(U[:, i], p):
                     add(symbols[i] ** p, U[:, i] ** float(p))
-        for i, j in itertools.combinations(range(d), 2):
-            for a, b in itertools.product(PAIR_POWERS, repeat=2):
+        for a, b in PAIR_POWERS:
+            for i, j in itertools.combinations(range(d), 2):
                 if _defined(U[:, i], a) and _defined(U[:, j], b):
                     add(symbols[i] ** a * symbols[j] ** b, U[:, i] ** a * U[:, j] ** b)
     return exprs, (np.column_stack(cols) if cols else np.zeros((len(U), 0)))
@@ -124,37 +144,51 @@ def sparse_fits(A: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[int, 
 
 
 def _targets(view, tr):
-    """The view's target and, where it keeps one sign, its reciprocal (``1/y`` is a short
-    sum where ``y`` is the reciprocal of one), with the maps of a formula back."""
+    """The view's target ``y`` and, where it keeps one sign ``s``, the powers ``(s*y)**p``
+    (``p`` in ``TARGET_POWERS``: the reciprocal of ``1/(omega_0**2 - omega**2)``, the root
+    of ``omega**4/(omega**2 - omega_0**2)**2`` are short sums), with the maps of a formula
+    back."""
     yv = view.y[tr]
     out = [(yv, view.back)]
-    if np.all(yv > 0) or np.all(yv < 0):
-        out.append((1.0 / yv, lambda g, back=view.back: back(1 / g)))
+    s = float(np.sign(yv[0])) or 1.0
+    if np.all(s * yv > 0):
+        for p in TARGET_POWERS:
+            inv = sympy.Rational(1) / p
+
+            def back(g, inv=inv, s=s, view_back=view.back):
+                return view_back(s * g**inv)
+
+            out.append(((s * yv) ** float(p), back))
     return out
 
 
 def library_stage(state, data, config, budget):
-    """Sparse fits over the library (:func:`library`) of every view not fitted yet (of its
-    target, and of its reciprocal where that is defined), each support a formula mapped
-    back by its view, refit on the raw training data and added to ``state``'s
-    candidates."""
+    """Sparse fits over the library (:func:`library`) of every view not fitted yet but the
+    log views (of its target, and of its powers where it keeps one sign): each support
+    whose least-squares fit leaves at most ``MAX_VIEW_NMSE`` of the target's variance is a
+    formula, mapped back by its view, refit on the raw training data and added to
+    ``state``'s candidates."""
     if not config.library:
         return state
     done = state.memo.setdefault("library", {})
     tr, w = data.tr, data.w[data.tr]
+    sw = np.sqrt(w)
     for v, view in enumerate(state.views):
-        if v in done or budget.late():
-            continue
+        if v in done or budget.late() or "log" in view.name:
+            continue  # over logs of the inputs, library terms are not laws
         done[v] = True
         U = view.X[tr]
         u = view_symbols(U.shape[1])
         exprs, A = library(U, u, int(MAX_COLUMNS_PER_ROW * len(tr)))
         for t, (yv, back) in enumerate(_targets(view, tr)):
+            var = np.average((yv - np.average(yv, weights=w)) ** 2, weights=w)
             for i, support in enumerate(sparse_fits(A, yv, w)):
                 if not budget.refits_open(state.n_refit, state.reserve(budget)):
                     return state
                 X1 = np.column_stack([A[:, list(support)], np.ones(len(tr))])
-                c = _lstsq(X1 * np.sqrt(w)[:, None], yv * np.sqrt(w))
+                c = _lstsq(X1 * sw[:, None], yv * sw)
+                if np.average((X1 @ c - yv) ** 2, weights=w) > MAX_VIEW_NMSE * var:
+                    continue
                 terms = (sympy.Float(ck) * exprs[k] for ck, k in zip(c[:-1], support, strict=True))
                 expr = back(sympy.Add(*terms, sympy.Float(c[-1])))
                 if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):

@@ -3,6 +3,7 @@ until it stops changing."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -13,7 +14,10 @@ from symnet._refit import drop_terms, evaluate, refit, round_constants
 from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify
 from symnet.search._select import pareto_front
 
-__all__ = ["canonical_forms", "polish", "polish_front"]
+__all__ = ["CANCELLATION", "canonical_forms", "cancellation", "polish", "polish_front"]
+
+#: A formula whose sums cancel by more than this factor is a surrogate (not ``stable``).
+CANCELLATION = 1e3
 
 
 def _normalise_quotient(expr: sympy.Expr) -> sympy.Expr:
@@ -197,12 +201,36 @@ def _as_good(new, old) -> bool:
     return new.val_nmse <= 1.5 * old.val_nmse + 1e-12
 
 
+def cancellation(expr: sympy.Expr, symbols, X: np.ndarray) -> float:
+    """How much the terms of ``expr``'s sums cancel on the rows of ``X``: the largest, over
+    its ``Add`` nodes, of ``rms(sum |t_k|) / rms(sum t_k)`` (1 where nothing cancels; inf
+    where a sum vanishes). A formula that reaches its accuracy as a large multiple of the
+    difference of two almost equal terms has a large one: it is a surrogate, however small
+    its loss."""
+    worst = 1.0
+    with np.errstate(all="ignore"):
+        for node in sympy.preorder_traversal(expr):
+            if not node.is_Add or not node.free_symbols:
+                continue
+            terms = [np.broadcast_to(evaluate(t, symbols, X), (len(X),)) for t in node.args]
+            total = np.sqrt(np.mean(np.sum(terms, axis=0) ** 2))
+            size = np.sqrt(np.mean(np.sum(np.abs(terms), axis=0) ** 2))
+            ratio = size / total if total > 0 else math.inf
+            worst = max(worst, ratio if np.isfinite(ratio) else math.inf)
+    return worst
+
+
 def _polished(cand, data, config, budget, rel_tol=None):
     """``cand`` polished (:func:`polish`) and scored; ``cand`` itself when the polished
-    form is not finite on the probe box."""
+    form is not finite on the probe box. A polished form whose sums cancel by more than
+    ``CANCELLATION`` on the validation rows (:func:`cancellation`) is not ``stable``."""
     X, y, w = data.train
     expr = polish(
         cand.expr, data.symbols, X, y, w, config.simplify_seconds, budget.deadline, rel_tol=rel_tol
     )
     scored = data.score(expr, cand.member, cand.found_at)
-    return cand if scored is None else scored
+    if scored is None:
+        return cand
+    if scored.stable and cancellation(expr, data.symbols, data.validation[0]) > CANCELLATION:
+        scored = dataclasses.replace(scored, stable=False)
+    return scored

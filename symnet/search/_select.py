@@ -13,6 +13,7 @@ __all__ = [
     "Candidate",
     "DEFAULT_MAXSIZE",
     "NMSE_FLOOR",
+    "UNSTABLE_PENALTY",
     "front_scores",
     "loss_front",
     "pareto_front",
@@ -24,12 +25,19 @@ __all__ = [
 #: candidates are surrogates, which a small budget must not prefer to a simple formula
 #: that is nearly as accurate.
 DEFAULT_MAXSIZE = 50
+#: Normalised losses below this are float64 round-off: treated as equal in scores.
+NMSE_FLOOR = 1e-30
+#: How much more accurate a formula that is not finite on the widened box must be than a
+#: stable one to stay on the front.
+UNSTABLE_PENALTY = 100.0
 
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
     """A refit formula and its scores (normalised MSE = MSE / var(y)); ``found_at``: seconds
-    from the start of the search until its structure had been trained and refit."""
+    from the start of the search until its structure had been trained and refit;
+    ``stable``: finite on the data's box widened by half (:data:`symnet.search.Data`'s
+    ``wide`` probe), not only on the box itself."""
 
     expr: sympy.Expr
     complexity: int
@@ -37,6 +45,7 @@ class Candidate:
     train_nmse: float
     member: int
     found_at: float = math.nan
+    stable: bool = True
 
 
 def _front(items, cost, loss) -> list:
@@ -50,12 +59,19 @@ def _front(items, cost, loss) -> list:
     return front
 
 
+def _selection_loss(c: Candidate) -> float:
+    return c.val_nmse if c.stable else UNSTABLE_PENALTY * max(c.val_nmse, NMSE_FLOOR)
+
+
 def pareto_front(cands: Sequence[Candidate], maxsize: int | None = None) -> list[Candidate]:
     """Candidates no other candidate beats in both complexity and validation loss, among
-    those of at most ``maxsize`` nodes (None: all)."""
+    those of at most ``maxsize`` nodes (None: all). A formula that is not finite just
+    outside the data's box (not ``stable``) counts ``UNSTABLE_PENALTY`` times its loss
+    here: it stays on the front only if it is that much more accurate than every stable
+    formula at most as complex."""
     if maxsize is not None:
         cands = [c for c in cands if c.complexity <= maxsize]
-    return _front(cands, lambda c: c.complexity, lambda c: c.val_nmse)
+    return _front(cands, lambda c: c.complexity, _selection_loss)
 
 
 def loss_front(loss: np.ndarray, cost: np.ndarray, k: int) -> list[int]:
@@ -65,10 +81,6 @@ def loss_front(loss: np.ndarray, cost: np.ndarray, k: int) -> list[int]:
     front = _front(finite, lambda i: cost[i], lambda i: loss[i])
     rest = [i for i in finite if i not in front]
     return (front + rest)[:k]
-
-
-#: Normalised losses below this are float64 round-off: treated as equal in scores.
-NMSE_FLOOR = 1e-30
 
 
 def front_scores(front: Sequence[Candidate]) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""Divide and conquer: separability of a surrogate, the parts it gives, their recombination,
+and sparse regression over a library of terms."""
+
+import jax
+import numpy as np
+import pytest
+import sympy
+
+import symnet
+from symnet.search import (
+    DEFAULT_CONFIG,
+    Budget,
+    Data,
+    SearchState,
+    Split,
+    baselines,
+    decompose,
+    library,
+    make_views,
+    separate,
+    sparse_fits,
+    sub_problems,
+)
+
+x0, x1, x2, x3 = SYMS = sympy.symbols("x0 x1 x2 x3", real=True)
+
+
+@pytest.fixture
+def X():
+    return np.random.default_rng(0).uniform(1, 3, (500, 4))
+
+
+@pytest.mark.parametrize(
+    ("expr", "kind", "parts", "dropped"),
+    [
+        (x0**2 + sympy.sin(x1) + x2 * x3, "add", ((0,), (1,), (2, 3)), ()),
+        (x0**2 * sympy.exp(x1) * (x2 + x3), "mul", ((0,), (1,), (2, 3)), ()),
+        (x0 * sympy.sin(x1), "mul", ((0,), (1,)), (2, 3)),  # x2, x3 do not matter
+        (sympy.exp(x0 * x1 / x2) + x0, "drop", ((0, 1, 2),), (3,)),
+    ],
+)
+def test_separate_finds_the_parts(X, expr, kind, parts, dropped):
+    split = separate(expr, SYMS, X, nmse=1e-10)
+    assert (split.kind, split.parts, split.dropped) == (kind, parts, dropped)
+
+
+def test_no_split_of_an_inseparable_formula(X):
+    assert separate(sympy.exp(x0 * x1 / x2) + x3 * x0, SYMS, X, nmse=1e-10) is None
+
+
+def test_tolerance_follows_the_surrogates_loss(X):
+    """A weak coupling is real for an exact surrogate, noise for a rough one."""
+    expr = x0 + x1 + 0.01 * x0 * x1 + x2 + x3
+    assert separate(expr, SYMS, X, nmse=1e-10).parts == ((0, 1), (2,), (3,))
+    rough = separate(expr, SYMS, X, nmse=1e-3)
+    assert rough.kind == "add" and len(rough.parts) == 4
+
+
+def _state(X, y, surrogate):
+    key = jax.random.key(0)
+    data = Data.build(X, y, key=key, names=[s.name for s in SYMS])
+    budget = Budget.until(None)
+    views = make_views(data.X, data.y, data.symbols, ("raw",))
+    state = SearchState.start(key, ("default",), views, baselines(data, budget))
+    state.candidates.append(data.score(surrogate, 0, 0.0))
+    return data, budget, state
+
+
+def test_power_factors_leave_one_part_whose_target_is_the_data(X):
+    """x0 * x1**2 / g(x2, x3): x0 and x1 are known factors, so the last part is fitted to
+    the data divided by them, not to the surrogate."""
+    y = X[:, 0] * X[:, 1] ** 2 / (X[:, 2] ** 2 + X[:, 3])
+    rough = 1.01 * x0 * x1**2 / (x2**2 + x3 + 0.01 * x2)
+    data, _, _ = _state(X, y, rough)
+    split = separate(rough, SYMS, data.train[0], nmse=1e-6)
+    assert split.kind == "mul" and split.parts == ((0,), (1,), (2, 3))
+    parts = sub_problems(split, rough, data)
+    assert [p.known for p in parts[:2]] == [x0, x1**2]
+    np.testing.assert_allclose(parts[2].target, 1 / (X[:, 2] ** 2 + X[:, 3]))
+
+
+def test_parts_are_searched_and_recombined(X):
+    """The parts' formulas (here given by a stand-in search) recombine into the law, refit
+    on the raw data; the surrogate's additive split gives the targets."""
+    y = X[:, 0] ** 2 + np.sin(X[:, 1]) + X[:, 2] * X[:, 3]
+    surrogate = 1.001 * x0**2 + sympy.sin(1.02 * x1) + x2 * x3 + 0.01
+    data, budget, state = _state(X, y, surrogate)
+    exact = {("x0",): x0**2, ("x1",): sympy.sin(x1), ("x2", "x3"): x2 * x3}
+    asked = []
+
+    def solve(sub, config, part_budget, depth):
+        asked.append((sub.names, depth))
+        e = 1.0 * exact[sub.names] + 0.5  # constants are refit on the raw data
+        return [sub.score(e, 0, 0.0)]
+
+    state = decompose(state, data, DEFAULT_CONFIG, budget, solve=solve)
+    assert asked == [(("x0",), 1), (("x1",), 1), (("x2", "x3"), 1)]
+    best = state.best()
+    assert best.val_nmse < 1e-20
+    assert symnet.is_symbolic_solution(best.expr, x0**2 + sympy.sin(x1) + x2 * x3)
+    assert state.tried["split"] == [("add", ((0,), (1,), (2, 3)), ())]
+
+
+def test_no_decomposition_below_max_depth_or_when_exact(X):
+    y = X[:, 0] ** 2 + X[:, 1]
+    data, budget, state = _state(X, y, 1.01 * x0**2 + x1)
+
+    def solve(*args):
+        raise AssertionError("not searched")
+
+    decompose(state, data, DEFAULT_CONFIG, budget, solve=solve, depth=2)
+    state.candidates.append(data.score(x0**2 + x1, 1, 0.0))  # an exact fit: nothing to do
+    decompose(state, data, DEFAULT_CONFIG, budget, solve=solve)
+
+
+def test_sparse_regression_finds_a_sum_of_products(X):
+    y = 3 * X[:, 0] * X[:, 1] - 2 * X[:, 2] ** 2 + 1 / X[:, 3] + 0.5
+    exprs, A = library(X, SYMS, 200)
+    assert len(exprs) == A.shape[1] <= 200
+    supports = sparse_fits(A, y, np.ones(len(y)))
+    want = {x0 * x1, x2**2, 1 / x3}
+    assert any({exprs[k] for k in s} == want for s in supports)
+
+
+def test_library_fits_the_reciprocal_view(X):
+    """1/(x0**2 + x1**2 / 4) is a short sum in its reciprocal: found without training."""
+    y = 1 / (X[:, 0] ** 2 + X[:, 1] ** 2 / 4)
+    config = symnet.SearchConfig(views=("raw",), rounds=1, train=symnet.TrainConfig(steps=50))
+    cands = symnet.discover(X[:, :2], y, key=jax.random.key(0), config=config)
+    best = min(cands, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20
+    assert symnet.is_symbolic_solution(best.expr, 1 / (x0**2 + x1**2 / 4))
+
+
+def test_split_holds_inputs_at_the_anchor():
+    split = Split("add", ((0,), (1, 2)), (), np.array([1.0, 2.0, 3.0]))
+    Xs = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(split.held(Xs, 0), [[0, 2, 3], [3, 2, 3]])
+    np.testing.assert_array_equal(split.held(Xs, 1), [[1, 1, 2], [1, 4, 5]])
+
+
+def test_scaling_groups_give_a_part_over_the_groups():
+    """x2 * exp(-x0/x1): the prefactor x2 is known, and the data divided by it are the
+    target over the one group x0/x1; the part's formula maps back to the user's inputs."""
+    X = np.random.default_rng(2).uniform(1, 3, (400, 3))
+    y = X[:, 2] * np.exp(-X[:, 0] / X[:, 1])
+    data = Data.build(X, y, key=jax.random.key(0), names=["x0", "x1", "x2"])
+    groups = symnet.search.scaling_groups(1.001 * x2 * sympy.exp(-x0 / x1), SYMS[:3], X)
+    known, part = sub_problems(groups, None, data)
+    assert known.known == x2 and part.inputs == (x0 / x1,)
+    np.testing.assert_allclose(part.target, np.exp(-X[:, 0] / X[:, 1]))
+    np.testing.assert_allclose(part.X[:, 0], X[:, 0] / X[:, 1])
+    assert part.back(sympy.exp(-sympy.Symbol(part.names[0], real=True))) == sympy.exp(-x0 / x1)
