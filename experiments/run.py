@@ -120,6 +120,10 @@ def _commit() -> str:
     return (rev + ("-dirty" if dirty else "")) if rev else "unknown"
 
 
+#: Environment variables that size the BLAS / OpenMP thread pools numpy and scipy start.
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _launch(task, method, noise, seed, max_time, hard, slots=None):
     base = {
         "task": task,
@@ -152,6 +156,8 @@ def _launch(task, method, noise, seed, max_time, hard, slots=None):
                     **os.environ,
                     "BENCH_CORES": ",".join(map(str, cores)),
                     "BENCH_THREADS": str(len(cores)),
+                    # BLAS pools sized before the worker pins itself would oversubscribe
+                    **{v: str(len(cores)) for v in BLAS_THREAD_VARS},
                 }
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=hard, env=env)

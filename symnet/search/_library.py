@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy
 from sklearn.linear_model import orthogonal_mp
+from threadpoolctl import threadpool_limits
 
 from symnet._refit import refit
 from symnet.search._views import view_symbols
@@ -163,6 +164,14 @@ def _targets(view, tr):
 
 
 def library_stage(state, data, config, budget):
+    """:func:`library_fits` with BLAS limited to one thread: its least-squares problems are
+    small, and a BLAS that starts a thread per core oversubscribes a process that shares
+    the machine (two fits pinned to one core each ran 200 times slower)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return library_fits(state, data, config, budget)
+
+
+def library_fits(state, data, config, budget):
     """Sparse fits over the library (:func:`library`) of every view not fitted yet but the
     log views (of its target, and of its powers where it keeps one sign): each support
     whose least-squares fit leaves at most ``MAX_VIEW_NMSE`` of the target's variance is a
