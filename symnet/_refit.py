@@ -221,20 +221,23 @@ def loo_residuals(expr, symbols, X, y, sample_weight=None) -> np.ndarray:
 def _candidates(v: float) -> list[tuple[sympy.Expr, bool]]:
     """Simpler values near ``v``, simplest first, each with whether it is *simple*.
 
-    Simple: 0, fractions with denominators up to 4, ``pi`` times such fractions, unit
-    fractions ``1/n`` (n <= 12). Fractions with denominators 5 to 12 (``20/7``, ``8/3``
-    is simple already) are not simple: they are only taken where the fit pins the constant
-    to them (see :func:`round_constants`).
+    Simple: 0, fractions with denominators up to 4, ``pi`` and ``pi**2`` times such
+    fractions, unit fractions ``1/n`` (n <= 12). Fractions with denominators 5 to 12
+    (``20/7``, ``8/3`` is simple already) are not simple: they are only taken where the fit
+    pins the constant to them (see :func:`round_constants`). A value the fit pins (within
+    ``FRACTION_RTOL``) comes first: ``9.8696044`` is ``pi**2``, not ``10`` with the other
+    constants refit around it.
     """
     out: list[tuple[sympy.Expr, bool]] = [(sympy.Integer(0), True)]
     scale = max(1.0, abs(v))
     for den in (1, 2, 3, 4):
         fr = Fraction(round(v * den), den)
         out.append((sympy.Rational(fr.numerator, fr.denominator), True))
-    for den in (1, 2, 4):
-        fr = Fraction(round(v / math.pi * den), den)
-        if fr != 0:
-            out.append((sympy.Rational(fr.numerator, fr.denominator) * sympy.pi, True))
+    for const in (sympy.pi, sympy.pi**2):
+        for den in (1, 2, 4):
+            fr = Fraction(round(v / float(const) * den), den)
+            if fr != 0:
+                out.append((sympy.Rational(fr.numerator, fr.denominator) * const, True))
     if v != 0 and 1 <= abs(1 / v) <= 12:
         out.append((sympy.Rational(1, int(round(1 / v))), True))
     for den in range(5, 13):
@@ -247,7 +250,8 @@ def _candidates(v: float) -> list[tuple[sympy.Expr, bool]]:
             continue
         seen.add(cv)
         uniq.append((cand, simple))
-    return uniq
+    pinned = [c for c in uniq if abs(float(c[0]) - v) <= FRACTION_RTOL * abs(v)]
+    return pinned + [c for c in uniq if c not in pinned]
 
 
 #: A non-simple fraction replaces a constant only within this relative distance of it.
