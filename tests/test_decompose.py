@@ -103,14 +103,21 @@ def test_parts_are_searched_and_recombined(X):
 
 def test_no_decomposition_below_max_depth_or_when_exact(X):
     y = X[:, 0] ** 2 + X[:, 1]
+    asked = []
+
+    def solve(sub, config, part_budget, depth):
+        asked.append(depth)
+        return [sub.score(1.0 * sympy.Symbol(sub.names[0], real=True) + 0.5, 0, 0.0)]
+
     data, budget, state = _state(X, y, 1.01 * x0**2 + x1)
-
-    def solve(*args):
-        raise AssertionError("not searched")
-
     decompose(state, data, DEFAULT_CONFIG, budget, solve=solve, depth=2)
+    assert asked == []  # the deepest level does not decompose again
+    decompose(state, data, DEFAULT_CONFIG, budget, solve=solve, depth=1)
+    assert asked == [2, 2]  # one level up, the same surrogate is split into x0 and x1
+    data, budget, state = _state(X, y, 1.01 * x0**2 + x1)
     state.candidates.append(data.score(x0**2 + x1, 1, 0.0))  # an exact fit: nothing to do
     decompose(state, data, DEFAULT_CONFIG, budget, solve=solve)
+    assert asked == [2, 2]
 
 
 def test_sparse_regression_finds_a_sum_of_products(X):

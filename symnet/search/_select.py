@@ -37,7 +37,8 @@ class Candidate:
     """A refit formula and its scores (normalised MSE = MSE / var(y)); ``found_at``: seconds
     from the start of the search until its structure had been trained and refit;
     ``stable``: finite on the data's box widened by half (:data:`symnet.search.Data`'s
-    ``wide`` probe), not only on the box itself."""
+    ``wide`` probe), not only on the box itself, and, once polished, no sum cancelling by
+    more than :data:`~symnet.search._polish.CANCELLATION` on the data."""
 
     expr: sympy.Expr
     complexity: int
