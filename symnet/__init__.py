@@ -10,6 +10,7 @@ from symnet import layers as layers
 from symnet import pruning as pruning
 from symnet import search as search
 from symnet import systems as systems
+from symnet import units as units
 from symnet._compile_cache import cache_dir as cache_dir
 from symnet._compile_cache import set_cache_dir as set_cache_dir
 from symnet._export import export_member as export_member

@@ -22,16 +22,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from symnet import _persist
 from symnet._export import jax_formula
+from symnet._fit_inputs import datasets_of, dimension_columns, unit_attributes
 from symnet._printing import formula_str
 from symnet._refit import evaluate
 from symnet._seeding import seed_from
 from symnet._settings import search_config
-from symnet._validation import check_X, feature_names
+from symnet._validation import check_X
 from symnet.search import (
     DEFAULT_CONFIG,
     DEFAULT_MAXSIZE,
     Budget,
-    Data,
     Scaling,
     SearchConfig,
     front_scores,
@@ -41,31 +41,6 @@ from symnet.search import (
 )
 
 __all__ = ["SymbolicRegressor"]
-
-
-def _datasets(X, y, sample_weight, variable_names, key, config) -> tuple[list[Data], list]:
-    """One validated :class:`~symnet.search.Data` per column of ``y`` (over internal names
-    ``x0, x1, ...``, split with ``fold_in(key, k)``), and the user's variable names."""
-    if y is None:
-        raise ValueError(
-            "`y` is None: this estimator requires y to be passed, but the target y is None."
-        )
-    X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
-    y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-    targets = [y_arr]
-    if y_arr.ndim == 2 and y_arr.shape[1] > 1:
-        targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
-    datasets = [
-        Data.build(
-            X_arr,
-            t,
-            key=jax.random.fold_in(key, k),
-            config=config,
-            sample_weight=sample_weight,
-        )
-        for k, t in enumerate(targets)
-    ]
-    return datasets, feature_names(X, variable_names, datasets[0].X.shape[1])
 
 
 @contextlib.contextmanager
@@ -139,6 +114,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         a 30 s safety limit on each sympy simplification; the same ``random_state`` then
         gives the same formulas in every process on the same machine and software.
         Excludes ``max_time``.
+      dimensional_constants: with units (``fit(..., X_units=...)``), fitted constants may
+        carry dimensions (PySR's default); False (default): constants are dimensionless,
+        so ``v + 1.5`` with ``v`` in m/s is inconsistent and never selected.
       random_state: seed; with ``deterministic=True`` the same seed gives the same formulas.
       verbose: 0 is silent; 1 shows a progress bar (rich; works in notebooks too).
 
@@ -148,7 +126,10 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         equation (a string :func:`sympy.sympify` reads back: names that are not plain
         identifiers, or that sympy reads as its own objects, as ``Symbol('x y')``),
         sympy_format, found_at (seconds into the search when the formula's
-        structure had been trained and refit).
+        structure had been trained and refit); with units also ``units`` (the formula's
+        dimension, ``?`` where a dimensional constant sets it) and ``consistent``.
+      X_units_, y_units_: the units the fit was given, as dimensions over base units (None
+        without units).
       selection_: index of the selected row (a list for multi-output).
       feature_names_in_: variable names (DataFrame columns or ``x0, x1, ...``).
       named_features_: whether those names came from the user (a DataFrame or
@@ -187,6 +168,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         warm_start: bool = False,
         max_time: float | None = None,
         deterministic: bool = False,
+        dimensional_constants: bool = False,
         random_state=None,
         verbose: int = 0,
     ):
@@ -212,6 +194,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.max_time = max_time
         self.deterministic = deterministic
+        self.dimensional_constants = dimensional_constants
         self.random_state = random_state
         self.verbose = verbose
 
@@ -220,7 +203,17 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         return search_config(self)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, *, variable_names=None, run_dir=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        variable_names=None,
+        run_dir=None,
+        X_units=None,
+        y_units=None,
+    ):
         """Searches formulas for ``y`` (n,) or (n, k) from ``X`` (n, d); returns ``self``.
 
         Args:
@@ -233,6 +226,15 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             checkpoints (``checkpoints/``) after every chunk of steps; an existing run is
             never overwritten. With ``warm_start=True`` a fit killed mid-way resumes from
             its last checkpoint when started again with the same ``run_dir``.
+          X_units: the inputs' units, as PySR takes them: a list with one unit string per
+            column (``"m/s"``, ``"kg*m^2/s^2"``, ``"1"``; any unit pint knows) or mapping of
+            base dimensions to exponents (``{"m": 1, "s": -1}``), or a dict from variable
+            names to those. The search then starts from Buckingham's dimensionless groups
+            and only dimensionally consistent formulas are offered
+            (:mod:`symnet.units`).
+          y_units: the target's units (one per output for a 2-D ``y``); needs ``X_units``.
+            ``ValueError`` if no product of the inputs has them (a dimensional constant
+            is missing: add it as a column).
         """
         config = self._search_config()
         if run_dir is not None:
@@ -240,7 +242,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         seed = seed_from(self.random_state)
         budget = Budget.of(self.max_time)  # None (unlimited) when deterministic
         key = jax.random.key(seed)
-        datasets, names = _datasets(X, y, sample_weight, variable_names, key, config)
+        units = (X_units, y_units, self.dimensional_constants)
+        datasets, names = datasets_of(X, y, sample_weight, variable_names, key, config, units)
         self._internal_symbols = list(datasets[0].symbols)
         self._user_symbols = [sympy.Symbol(n, real=True) for n in names]
         fronts, selections, exprs = [], [], []
@@ -258,7 +261,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     checkpoint_dir=ckpt,
                 )
             front = pareto_front(cands, self.maxsize)
-            fronts.append(self._table(front, data.var_y))
+            fronts.append(self._table(front, data.var_y, data))
             selections.append(select(front, self.model_selection, self.selection_tolerance))
             exprs.append([c.expr for c in front])
         self.n_features_in_ = len(names)
@@ -267,6 +270,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.n_outputs_ = len(datasets)
         self._exprs = exprs
         self._scalings = [data.scaling for data in datasets]  # predict evaluates through them
+        self.X_units_, self.y_units_ = unit_attributes(datasets)
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
         self.selection_ = selections[0] if len(fronts) == 1 else selections
         self.random_seed_ = seed
@@ -282,20 +286,21 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def _to_user(self, expr):
         return expr.xreplace(dict(zip(self._internal_symbols, self._user_symbols, strict=True)))
 
-    def _table(self, front, var):
+    def _table(self, front, var, data):
         rows = []
         for c, score in zip(front, front_scores(front), strict=True):
             user = self._to_user(c.expr)
-            rows.append(
-                {
-                    "complexity": c.complexity,
-                    "loss": c.val_nmse * var,
-                    "score": float(score),
-                    "equation": formula_str(user),
-                    "sympy_format": user,
-                    "found_at": c.found_at,
-                }
-            )
+            row = {
+                "complexity": c.complexity,
+                "loss": c.val_nmse * var,
+                "score": float(score),
+                "equation": formula_str(user),
+                "sympy_format": user,
+                "found_at": c.found_at,
+            }
+            if data.units is not None:
+                row.update(dimension_columns(c.expr, data))
+            rows.append(row)
         return pd.DataFrame(rows)
 
     # -- access ----------------------------------------------------------------------------

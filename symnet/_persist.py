@@ -94,6 +94,7 @@ def write_run(model, run_dir) -> Path:
         "seed": model.random_seed_,
         "settings": {k: _jsonable(v) for k, v in model.get_params().items()},
         "feature_names": [str(n) for n in model.feature_names_in_],
+        "units": {"X": getattr(model, "X_units_", None), "y": getattr(model, "y_units_", None)},
         "n_outputs": model.n_outputs_,
         "selected": selected,
         "versions": _versions(),

@@ -39,6 +39,10 @@ def search_config(est) -> SearchConfig:
         isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1
     ):
         raise ValueError(f"`maxsize` must be None or an integer >= 1, got {size!r}.")
+    if getattr(est, "dimensional_constants", False) not in (True, False):
+        raise ValueError(
+            f"`dimensional_constants` must be True or False, got {est.dimensional_constants!r}."
+        )
     if est.deterministic not in (True, False):
         raise ValueError(f"`deterministic` must be True or False, got {est.deterministic!r}.")
     if est.deterministic and est.max_time is not None:

@@ -100,6 +100,21 @@ def _numeric(df: pd.DataFrame, columns, path) -> None:
         )
 
 
+def _parse_unit_list(text: str) -> dict[str, str]:
+    """``"v=m/s, c=m/s"`` -> ``{"v": "m/s", "c": "m/s"}``; ``ValueError`` naming --units."""
+    out = {}
+    for item in text.split(","):
+        name, sep, unit = item.partition("=")
+        if not sep or not name.strip() or not unit.strip():
+            raise ValueError(
+                f"--units: expected name=unit items separated by commas, got {item!r}."
+            )
+        if name.strip() in out:
+            raise ValueError(f"--units: {name.strip()!r} is given twice.")
+        out[name.strip()] = unit.strip()
+    return out
+
+
 @app.command()
 def fit(
     data: Path = typer.Argument(..., help="CSV file with a header row."),
@@ -138,6 +153,13 @@ def fit(
         help="Operators the networks use (repeat or comma-separate), as in PySR: "
         "sin,exp,log,*,/ ...; default: the preset's units.",
     ),
+    units: str = typer.Option(
+        None,
+        "--units",
+        help='Units of the input columns, e.g. "v=m/s,c=m/s,m0=kg" (pint\'s spelling; 1 for '
+        "dimensionless); every input column must be named.",
+    ),
+    y_units: str = typer.Option(None, "--y-units", help="Units of the target, e.g. kg."),
 ) -> None:
     """Fits formulas for TARGET from the other columns and prints the Pareto front."""
     df = _read_csv(data)
@@ -162,7 +184,8 @@ def fit(
         **_operator_settings(operators),
     )
     try:
-        model.fit(df[features], df[target], run_dir=run_dir)
+        X_units = None if units is None else _parse_unit_list(units)
+        model.fit(df[features], df[target], run_dir=run_dir, X_units=X_units, y_units=y_units)
     except ValueError as err:
         _fail(str(err))
     typer.echo(str(model))

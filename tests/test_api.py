@@ -39,6 +39,7 @@ PUBLIC = {
     "smoothed_l_half",
     "sparsity_penalty",
     "systems",
+    "units",
     "weighted_mse",
 }
 
@@ -78,8 +79,9 @@ def test_subpackages_declare_their_public_names():
     import symnet.distill
     import symnet.search
     import symnet.systems
+    import symnet.units
 
-    for module in (symnet.search, symnet.systems, symnet.datasets, symnet.distill):
+    for module in (symnet.search, symnet.systems, symnet.datasets, symnet.distill, symnet.units):
         assert set(module.__all__) == _public(module) - {"annotations"}, module.__name__
         for name in module.__all__:
             assert getattr(module, name) is not None

@@ -104,3 +104,28 @@ def test_fit_options_reach_the_estimator(tmp_path, monkeypatch):
     assert seen["steps"] == defaults["steps"] and seen["n_restarts"] == defaults["n_restarts"]
     res = runner.invoke(app, ["fit", str(data), "--target", "y", "--verbose"])
     assert seen["verbose"] == 1 and seen["preset"] == defaults["preset"]
+
+
+def test_fit_with_units(tmp_path):
+    """``--units``/``--y-units``: the front is dimensionally consistent and says so; bad
+    unit text is one line naming the option."""
+    data, run = _csv(tmp_path), tmp_path / "run"
+    runner = CliRunner()
+    fast = ["--deterministic", "--steps", "1500", "--restarts", "4"]
+    res = runner.invoke(
+        app,
+        ["fit", str(data), "-t", "y", "--units", "a=m, b=m/s", "--y-units", "m^2/s"]
+        + fast
+        + ["--run-dir", str(run)],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Selected: y = a*b" in res.output
+    import json
+
+    assert json.loads((run / "metadata.json").read_text())["units"]["y"] == "m^2/s"
+    res = runner.invoke(app, ["fit", str(data), "-t", "y", "--units", "a=m,b"])
+    assert res.exit_code == 2 and "--units: expected name=unit" in res.output
+    res = runner.invoke(
+        app, ["fit", str(data), "-t", "y", "--units", "a=m,b=s", "--y-units", "kg"]
+    )
+    assert res.exit_code == 2 and "no input has the dimension kg" in res.output

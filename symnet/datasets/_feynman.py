@@ -6,7 +6,11 @@ variables ``v<k>_name`` with their uniform sampling interval ``[v<k>_low, v<k>_h
 the inputs are :math:`x_j \\sim U[l_j, h_j]` and the target is the formula, 1000 rows by
 default (as in SRBench). The ``# variables`` column is not used: it is wrong in the bonus
 file for ``test_12``, ``test_13``, ``test_18`` and ``test_19``, and the listed variable
-columns are authoritative.
+columns are authoritative. Every variable and output carries its dimension from AI
+Feynman's units table (``symnet/data/feynman_units.csv``: exponents of m, s, kg, T and V;
+T is named K here, the kelvin, as in :mod:`symnet.units`). One row is corrected from AI
+Feynman's table: ``mu_drift`` (I.43.16, ``v = mu_drift*q*Volt/d``) is listed there as
+kg/s, which makes its own law inconsistent; it is a mobility, s/kg, as ``mob`` is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from importlib.resources import files
 import pandas as pd
 
 from symnet.datasets._task import Task
+from symnet.units import Dim
 
 __all__ = ["FEYNMAN_N_DEFAULT", "load_equation_file"]
 
@@ -31,6 +36,19 @@ def _read_csv(filename: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
+#: The units table's base-dimension columns and the names :class:`~symnet.units.Dim` uses.
+_BASES = {"m": "m", "s": "s", "kg": "kg", "T": "K", "V": "V"}
+
+
+def _units_table() -> dict[str, Dim]:
+    table = _read_csv("feynman_units.csv")
+    return {
+        row["Variable"].strip(): Dim({b: float(row[col]) for col, b in _BASES.items()})
+        for _, row in table.iterrows()
+        if row["Variable"].strip()  # the file ends with an empty row
+    }
+
+
 def load_equation_file(filename: str, suite: str) -> tuple[Task, ...]:
     """Read an AI-Feynman equation table into tasks named ``"<suite>/<Filename>"``.
 
@@ -42,6 +60,7 @@ def load_equation_file(filename: str, suite: str) -> tuple[Task, ...]:
         One task per row, in file order.
     """
     table = _read_csv(filename)
+    units = _units_table()
     tasks = []
     for _, row in table.iterrows():
         names: list[str] = []
@@ -63,6 +82,8 @@ def load_equation_file(filename: str, suite: str) -> tuple[Task, ...]:
                 variables=tuple(names),
                 ranges=tuple(ranges),
                 n_default=FEYNMAN_N_DEFAULT,
+                units=tuple(units[n] for n in names),
+                y_units=units[row["Output"].strip()],
             )
         )
     return tuple(tasks)

@@ -13,6 +13,7 @@ import sympy
 from symnet.datasets._noise import add_noise, check_gamma
 from symnet.datasets._sampling import Sampler
 from symnet.systems import compile_formula, make_rng, parse_formula
+from symnet.units import Dim
 
 __all__ = ["StateSource", "Task", "extrapolation_box"]
 
@@ -94,6 +95,9 @@ class Task:
             :class:`symnet.systems.System` of which :math:`f` is a right-hand side; its
             simulated states are the inputs. ``None`` (the default): the inputs are
             drawn from ``samplers`` or the ranges.
+        units: optional dimensions of the variables (:class:`symnet.units.Dim`, in
+            column order) and y_units of the target: the Feynman tasks carry them
+            (``symnet/data/feynman_units.csv``, over the base dimensions m, s, kg, K, V).
     """
 
     name: str
@@ -104,6 +108,8 @@ class Task:
     n_default: int
     samplers: tuple[Sampler, ...] = ()
     source: StateSource | None = dataclasses.field(default=None, repr=False)
+    units: tuple[Dim, ...] | None = dataclasses.field(default=None, repr=False)
+    y_units: Dim | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.source is not None and not callable(getattr(self.source, "sample", None)):
@@ -117,6 +123,10 @@ class Task:
             raise ValueError(
                 f"task {self.name!r}: {len(self.variables)} variables but "
                 f"{len(self.ranges)} ranges"
+            )
+        if self.units is not None and len(self.units) != len(self.variables):
+            raise ValueError(
+                f"task {self.name!r}: {len(self.variables)} variables but {len(self.units)} units"
             )
         if self.samplers and len(self.samplers) != len(self.variables):
             raise ValueError(

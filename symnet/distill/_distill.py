@@ -142,6 +142,7 @@ class _Run:
     variable_names: list | None
     rng: np.random.Generator
     clock: Budget
+    units: tuple = (None, None)  # X_units, y_units
 
     def fit(self, X: np.ndarray, Y: np.ndarray, rounds_left: int = 1) -> SymbolicRegressor:
         """A clone of the base regressor, seeded from ``rng``, fitted to ``(X, Y)`` within
@@ -150,7 +151,8 @@ class _Run:
         if self.clock.deadline is not None:
             est.set_params(max_time=max(self.clock.split(rounds_left).total, 1e-3))
         y = Y[:, 0] if self.teacher.n_out == 1 else Y
-        return est.fit(X, y, variable_names=self.variable_names)
+        X_units, y_units = self.units
+        return est.fit(X, y, variable_names=self.variable_names, X_units=X_units, y_units=y_units)
 
     def predict(self, est: SymbolicRegressor, X: np.ndarray) -> np.ndarray:
         """``est``'s predictions as float64, shape (n, n_out)."""
@@ -268,6 +270,8 @@ def distill(
     variable_names=None,
     regressor: SymbolicRegressor | None = None,
     random_state=None,
+    X_units=None,
+    y_units=None,
     **regressor_kwargs,
 ) -> SymbolicRegressor:
     """Distils ``teacher`` into a closed-form formula (one per output).
@@ -300,6 +304,9 @@ def distill(
         (cloned; its ``random_state`` is replaced). Needed for the regressor's own
         ``rounds``, which ``distill``'s ``rounds`` shadows.
       random_state: seed of all sampling and of the regressor's fits.
+      X_units, y_units: the inputs' and the outputs' units, as
+        :meth:`SymbolicRegressor.fit <symnet.SymbolicRegressor.fit>` takes them: the
+        formulas are searched over dimensionless groups and kept dimensionally consistent.
       **regressor_kwargs: settings of :class:`~symnet.SymbolicRegressor` (``max_time``,
         ``preset``, ``steps``, ...), applied on top of ``regressor``.
 
@@ -331,6 +338,7 @@ def distill(
     run = _start(
         teacher, X, domain, sampler, variable_names, regressor, regressor_kwargs, random_state
     )
+    run = dataclasses.replace(run, units=(X_units, y_units))
     budget, first, selection, evaluation = _samples(run, n_queries, rounds, n_eval)
     rounds_run = _fit_rounds(run, first, selection, budget, pool_factor)
     return _report(run, rounds_run, evaluation, widen)

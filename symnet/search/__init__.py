@@ -11,7 +11,9 @@
   factors, dimensionless groups), :func:`decompose` (parts of a separable surrogate searched
   on their own, :func:`separate`), :func:`library_stage` (sparse sums of library terms,
   :func:`sparse_fits`), :func:`polish_front` (simplify and round the Pareto
-  front), then :func:`pareto_front` and :func:`select` (PySR's rules).
+  front), then :func:`pareto_front` and :func:`select` (PySR's rules). With units
+  (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups), :func:`unit_baselines`
+  and :func:`consistent` (dimensionally consistent formulas only).
 * :func:`discover` (arrays in) and :func:`search` (:class:`Data` in) run them in a loop.
 
 Where to add things: a data view in :mod:`symnet.search._views` (``VIEWS``,
@@ -60,6 +62,10 @@ from symnet.search._slot import stop_early as stop_early
 from symnet.search._slot import train_slot as train_slot
 from symnet.search._state import SearchState as SearchState
 from symnet.search._state import Slot as Slot
+from symnet.search._units import consistent as consistent
+from symnet.search._units import unit_baselines as unit_baselines
+from symnet.search._units import unit_groups as unit_groups
+from symnet.search._units import unit_views as unit_views
 from symnet.search._views import VIEWS as VIEWS
 from symnet.search._views import View as View
 from symnet.search._views import make_views as make_views
@@ -87,6 +93,7 @@ __all__ = [
     "View",
     "baselines",
     "canonical_forms",
+    "consistent",
     "decompose",
     "discover",
     "elasticities",
@@ -111,5 +118,8 @@ __all__ = [
     "sub_problems",
     "train_population",
     "train_slot",
+    "unit_baselines",
+    "unit_groups",
+    "unit_views",
     "view_symbols",
 ]

@@ -17,6 +17,7 @@ from symnet._validation import check_names, check_X_y
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._scale import Scaling
 from symnet.search._select import Candidate
+from symnet.units import Basis, Units, buckingham
 
 __all__ = ["Data", "PROBE_POINTS", "WIDEN", "widened_box"]
 
@@ -60,6 +61,10 @@ class Data:
       var_tr, var_val: variances of ``y`` on each split (1 where 0), the losses' unit.
       key: the search's PRNG key; the split and the probe points derive from the first of
         ``jax.random.split(key, 3)``, the first population from the other two.
+      units: the inputs' and target's dimensions (:class:`symnet.units.Units`), or None;
+        with them the search adds Buckingham views and keeps consistent formulas only
+        (:mod:`symnet.search._units`). basis: their Buckingham groups and prefactors
+        (:func:`symnet.units.buckingham`).
     """
 
     X: np.ndarray
@@ -78,6 +83,8 @@ class Data:
     scaling: Scaling = Scaling((), 0)
     var_y: float = 1.0
     weights: tuple[tuple[str, float], ...] = ()
+    units: Units | None = None
+    basis: Basis | None = None
 
     @classmethod
     def build(
@@ -89,11 +96,13 @@ class Data:
         config: SearchConfig = DEFAULT_CONFIG,
         names: Sequence[str] | None = None,
         sample_weight=None,
+        units: Units | None = None,
     ) -> Data:
-        """Validates ``(X, y, sample_weight, names)`` and splits the rows with ``key``
-        (``config.validation_fraction`` held out; leave-one-out below ``config.loo_below``
-        rows). ``ValueError`` if the variance of ``y`` is beyond float64's range (its losses
-        could not be reported)."""
+        """Validates ``(X, y, sample_weight, names, units)`` and splits the rows with
+        ``key`` (``config.validation_fraction`` held out; leave-one-out below
+        ``config.loo_below`` rows). ``ValueError`` if the variance of ``y`` is beyond
+        float64's range (its losses could not be reported), or if ``units`` do not match
+        the inputs or cannot give the target's dimension."""
         X, y, w = check_X_y(X, y, sample_weight)
         with np.errstate(over="ignore", under="ignore"):
             var_y = float(np.var(y))
@@ -107,6 +116,13 @@ class Data:
         X, y = scaling.apply(X, y)
         n, d = X.shape
         names = tuple(check_names(names, d))
+        basis = None
+        if units is not None:
+            if len(units.inputs) != d:
+                raise ValueError(
+                    f"`units` must give one dimension per input ({d}), got {len(units.inputs)}."
+                )
+            basis = buckingham(units.inputs, units.target)  # ValueError: no way to the target
         w = np.ones(n) if w is None else w
         k_split = jax.random.split(key, 3)[0]
         perm = np.asarray(jax.random.permutation(k_split, n))
@@ -138,6 +154,8 @@ class Data:
             scaling=scaling,
             var_y=var_y,
             weights=config.complexity_of_operators,
+            units=units,
+            basis=basis,
         )
 
     @functools.cached_property

@@ -5,6 +5,7 @@
     data   = Data.build(X, y, key=key, ...)        validated once; split; probe box
     budget = Budget.until(deadline)                the only owner of the time policy
     state  = SearchState.start(data.key, presets, views, baselines)
+                                                   views: Buckingham's first (with units)
     state  = library_stage(state, data, config, budget)   sparse sums of library terms
     while True:
         while (slot := state.next_slot(budget, config)) is not None:
@@ -14,7 +15,7 @@
             state = decompose(state, data, config, budget)       parts searched on their own
             state = reduce(state, data, config, budget)          views of a reduced problem
             state = library_stage(state, data, config, budget)   ... and their sparse fits
-        candidates = polish_front(state.candidates, data, config, budget)
+        candidates = polish_front(consistent(state.candidates), ...)  # with units
         if the budget holds no other slot: return candidates
 
 and the caller picks one with :func:`~symnet.search.pareto_front` and
@@ -40,7 +41,9 @@ from symnet.search._reduce import reduce
 from symnet.search._select import Candidate
 from symnet.search._slot import baselines, refit_slot, stop_early, train_slot, warm_up
 from symnet.search._state import SearchState
+from symnet.search._units import consistent, lead, unit_baselines, unit_views
 from symnet.search._views import make_views
+from symnet.units import Units
 
 __all__ = ["discover", "search"]
 
@@ -64,8 +67,10 @@ def search(
     report = progress or _silent
     budget = Budget.until(None) if budget is None else budget
     _compile_cache.enable()
-    views = make_views(data.X, data.y, data.symbols, config.views)
-    state = SearchState.start(data.key, config.presets, views, baselines(data, budget))
+    units = unit_views(data, config)
+    views = units + make_views(data.X, data.y, data.symbols, config.views)
+    starts = baselines(data, budget) + unit_baselines(data, budget)
+    state = SearchState.start(data.key, config.presets, views, starts, lead=lead(units))
     state = warm_up(state, data, config, budget)
     state = library_stage(state, data, config, budget)
     while True:  # stage 1, stage 2, and again while the budget holds another slot
@@ -81,9 +86,12 @@ def search(
             state = reduce(state, data, config, budget)
             state = library_stage(state, data, config, budget)
         started = time.monotonic()
-        front = polish_front(state.candidates, data, config, budget, memo=state.polished)
+        # with units: what could be consistent (none: no finite prefactor on the data)
+        pool = consistent(state.candidates, data, lenient=True) or state.candidates
+        front = polish_front(pool, data, config, budget, memo=state.polished)
         state.polish_seconds = max(time.monotonic() - started, state.polish_seconds or 0.0)
         if stopped or state.n_slots == ran or not state.can_resume(budget, config):
+            front = consistent(front, data) or front  # none: no finite prefactor on the data
             return sorted((data.unscale(c) for c in front), key=lambda c: c.complexity)
 
 
@@ -103,6 +111,7 @@ def discover(
     deadline: float | None = None,
     progress: Callable[[str, float], None] | None = None,
     checkpoint_dir: str | None = None,
+    units: Units | None = None,
 ) -> list[Candidate]:
     """Trains populations on ``(X, y)`` and returns refit candidate formulas.
 
@@ -121,7 +130,9 @@ def discover(
       least-squares fit are always among them.
     """
     budget = Budget.until(deadline)
-    data = Data.build(X, y, key=key, config=config, names=names, sample_weight=sample_weight)
+    data = Data.build(
+        X, y, key=key, config=config, names=names, sample_weight=sample_weight, units=units
+    )
     return search(
         data,
         config=config,

@@ -75,10 +75,14 @@ class SearchState:
     polished: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def start(cls, key, presets, views, candidates) -> SearchState:
+    def start(cls, key, presets, views, candidates, lead: int = 0) -> SearchState:
         """A search before its first slot: every architecture on each view, in the
-        order all views with the first architecture, then the next."""
-        slots = [(p, v) for p in range(len(presets)) for v in range(len(views))]
+        order every architecture on each of the first ``lead`` views (those of a problem
+        known to be smaller: units), then all other views with the first architecture,
+        then the next."""
+        P = range(len(presets))
+        slots = [(p, v) for v in range(lead) for p in P]
+        slots += [(p, v) for p in P for v in range(lead, len(views))]
         return cls(key, tuple(presets), list(views), slots, list(slots), len(views), candidates)
 
     def best(self) -> Candidate:

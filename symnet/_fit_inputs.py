@@ -1,0 +1,66 @@
+"""What ``SymbolicRegressor.fit`` makes of its inputs: one validated search problem per
+output (with its units), and the units columns of the equations table."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from symnet._validation import feature_names
+from symnet.search import Data
+from symnet.units import WILDCARD, check_units, dimension_of
+
+__all__ = ["datasets_of", "dimension_columns", "unit_attributes"]
+
+
+def datasets_of(
+    X, y, sample_weight, variable_names, key, config, units=None
+) -> tuple[list[Data], list]:
+    """One validated :class:`~symnet.search.Data` per column of ``y`` (over internal names
+    ``x0, x1, ...``, split with ``fold_in(key, k)``), and the user's variable names.
+    ``units``: ``(X_units, y_units, free_constants)`` as :func:`symnet.units.check_units`
+    takes them."""
+    if y is None:
+        raise ValueError(
+            "`y` is None: this estimator requires y to be passed, but the target y is None."
+        )
+    X_arr = X.to_numpy() if hasattr(X, "to_numpy") and hasattr(X, "columns") else X
+    y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    targets = [y_arr]
+    if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+        targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
+    d = np.shape(X_arr)[1] if np.ndim(X_arr) == 2 else None
+    names = feature_names(X, variable_names, d) if d is not None else None
+    per_output = [None] * len(targets)
+    if units is not None and names is not None:
+        per_output = check_units(*units[:2], names, len(targets), free_constants=units[2])
+        per_output = per_output or [None] * len(targets)
+    datasets = [
+        Data.build(
+            X_arr,
+            t,
+            key=jax.random.fold_in(key, k),
+            config=config,
+            sample_weight=sample_weight,
+            units=u,
+        )
+        for k, (t, u) in enumerate(zip(targets, per_output, strict=True))
+    ]
+    return datasets, feature_names(X, variable_names, datasets[0].X.shape[1])
+
+
+def dimension_columns(expr, data) -> dict:
+    """The ``units`` and ``consistent`` columns of a formula over ``data``'s symbols."""
+    units = data.units
+    dims = dict(zip(data.symbols, units.inputs, strict=True))
+    d = dimension_of(expr, dims, free_constants=units.free_constants)
+    ok = d is not None and (units.target is None or d is WILDCARD or d == units.target)
+    return {"units": "inconsistent" if d is None else str(d), "consistent": ok}
+
+
+def unit_attributes(datasets) -> tuple:
+    """``X_units_`` and ``y_units_`` (one per output for several) as text, or None."""
+    units = [data.units for data in datasets]
+    X_units = None if units[0] is None else [str(d) for d in units[0].inputs]
+    targets = [None if u is None or u.target is None else str(u.target) for u in units]
+    return X_units, targets[0] if len(targets) == 1 else targets
