@@ -18,6 +18,7 @@ import sympy
 
 __all__ = [
     "METHODS",
+    "UNIT_METHODS",
     "fit_symnet",
     "fit_operon",
     "fit_gplearn",
@@ -35,6 +36,18 @@ def fit_symnet(X, y, *, max_time, seed):
     from symnet import SymbolicRegressor
 
     model = SymbolicRegressor(max_time=max_time, random_state=seed).fit(X, y)
+    found = model.equations_["found_at"][model.selection_]
+    return model.sympy(), float(found)
+
+
+def fit_symnet_units(X, y, *, max_time, seed, task):
+    """symnet's default estimator given the task's units (``X_units``, ``y_units``)."""
+    from symnet import SymbolicRegressor
+
+    if task.units is None:
+        raise ValueError(f"task {task.name!r} has no units; run it without --units.")
+    model = SymbolicRegressor(max_time=max_time, random_state=seed)
+    model.fit(X, y, X_units=list(task.units), y_units=task.y_units)
     found = model.equations_["found_at"][model.selection_]
     return model.sympy(), float(found)
 
@@ -118,8 +131,12 @@ def fit_linear(X, y, *, max_time, seed):
     return sympy.Add(*terms) + sympy.Float(coef[-1]), 0.0
 
 
+#: Methods that take the task's units (``--units``): ``<method>+units``.
+UNIT_METHODS = {"symnet": "symnet+units"}
+
 METHODS = {
     "symnet": fit_symnet,
+    "symnet+units": fit_symnet_units,
     "operon": fit_operon,
     "gplearn": fit_gplearn,
     "linear": fit_linear,

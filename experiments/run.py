@@ -3,6 +3,7 @@
     .venv/bin/python -m experiments.run --suite feynman --noise 0.01 --time 60 --jobs 2 \\
         --out experiments/results/srbench
     .venv/bin/python -m experiments.run --suite feynman --sample 30 --methods symnet operon gplearn
+    .venv/bin/python -m experiments.run --suite feynman --units   # symnet given X_units, y_units
 
 One process per (task, method, noise, seed), killed after a hard timeout (``2 * time + 120``
 seconds); one JSON line per finished task in ``OUT/<suite>.jsonl``. Resumable: tasks
@@ -48,6 +49,7 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
     from symnet import is_symbolic_solution, r2_score
     from symnet._refit import evaluate
     from symnet._sympy_utils import complexity, round_floats
+    from symnet.units import is_consistent
 
     symbols = task.symbols()
     out = {}
@@ -64,6 +66,9 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
         positive = []  # trajectories may leave the initial-condition box
     exact = is_symbolic_solution(formula, task.expr(), seconds=check_seconds, positive=positive)
     out["exact"] = bool(exact)
+    if task.units is not None:  # dimensional consistency of the formula (constants: none)
+        dims = dict(zip(symbols, task.units, strict=True))
+        out["consistent"] = bool(is_consistent(formula, dims, task.y_units))
     out["complexity"] = int(complexity(round_floats(formula)))
     return out
 
@@ -77,7 +82,8 @@ def run_one(task_name: str, method: str, noise: float, seed: int, max_time: floa
     n = None if task.suite in N_TRAIN else 1000
     X, y = task.sample(n, noise=noise, seed=seed)
     t0 = time.perf_counter()
-    formula, found_at = METHODS[method](X, y, max_time=max_time, seed=seed)
+    extra = {"task": task} if method.endswith("+units") else {}
+    formula, found_at = METHODS[method](X, y, max_time=max_time, seed=seed, **extra)
     wall = time.perf_counter() - t0
     rec = {"found": str(formula), "wall": wall, "time_to_selected": found_at}
     rec.update(score(task, formula, seed=seed))
@@ -223,6 +229,12 @@ def write_report(records: list[dict], suite: str, out: str, command: str) -> Non
             f"{_median(r.get('wall') for r in rs):.1f} | "
             f"{_median(r.get('time_to_selected') for r in ok):.1f} |"
         )
+    checked = {k: [r for r in rs if "consistent" in r] for k, rs in sorted(groups.items())}
+    if any(checked.values()):
+        lines += ["", "Dimensionally inconsistent selected formulas (units of the task):", ""]
+        for (method, noise, budget), rs in checked.items():
+            bad = sum(not r["consistent"] for r in rs)
+            lines.append(f"- {method}, noise {noise}, {budget:g} s: {bad} of {len(rs)}")
     if suite in TRAJECTORIES:
         lines += _per_system(groups)
     lines += ["", "## Not recovered", ""]
@@ -325,9 +337,19 @@ def main(argv=None):
     ap.add_argument("--sample", type=int, help="a seeded random subset of this many tasks")
     ap.add_argument("--sample-seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("experiments", "results", "bench"))
+    ap.add_argument(
+        "--units",
+        action="store_true",
+        help="give the methods the task's units (symnet -> symnet+units; Feynman suites)",
+    )
     args = ap.parse_args(argv)
-    from experiments.peers import METHODS
+    from experiments.peers import METHODS, UNIT_METHODS
 
+    if args.units:
+        no_units = [m for m in args.methods if m not in UNIT_METHODS]
+        if no_units:
+            raise SystemExit(f"--units: {no_units} take no units; choose from {UNIT_METHODS}")
+        args.methods = [UNIT_METHODS[m] for m in args.methods]
     bad = [m for m in args.methods if m not in METHODS]
     if bad:
         raise SystemExit(f"unknown --methods {bad}; choose from {sorted(METHODS)}")

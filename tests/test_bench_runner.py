@@ -96,3 +96,17 @@ def test_reports_of_ode_suites_count_recovery_per_system(tmp_path):
         report = f.read()
     assert "1/2 systems with every right-hand side exact." in report
     assert "| vdp | 2/2 |" in report and "| bacres | 1/2 |" in report
+
+
+def test_score_counts_dimensionally_inconsistent_formulas():
+    task = get_task("feynman/I.14.4")  # U = k_spring * x**2 / 2
+    k, x = task.symbols()
+    assert run.score(task, 0.5 * k * x**2, seed=0)["consistent"]
+    assert not run.score(task, 0.5 * k * x**2 + 0.01 * x, seed=0)["consistent"]
+
+
+def test_units_switch_names_the_methods_that_take_units(tmp_path):
+    argv = ["--suite", "feynman", "--only", "I.14.4", "--units", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match="take no units"):
+        run.main([*argv, "--methods", "linear"])
+    assert peers.UNIT_METHODS["symnet"] in peers.METHODS
