@@ -223,8 +223,9 @@ def _candidates(v: float) -> list[tuple[sympy.Expr, bool]]:
 
     Simple: 0, fractions with denominators up to 4, ``pi`` and ``pi**2`` times such
     fractions, unit fractions ``1/n`` (n <= 12). Fractions with denominators 5 to 12
-    (``20/7``, ``8/3`` is simple already) are not simple: they are only taken where the fit
-    pins the constant to them (see :func:`round_constants`). A value the fit pins (within
+    (``20/7``, ``8/3`` is simple already) and such fractions over ``pi`` (``1/(2*pi)``)
+    are not simple: they are only taken where the fit pins the constant to them (see
+    :func:`round_constants`). A value the fit pins (within
     ``FRACTION_RTOL``) comes first: ``9.8696044`` is ``pi**2``, not ``10`` with the other
     constants refit around it.
     """
@@ -240,6 +241,10 @@ def _candidates(v: float) -> list[tuple[sympy.Expr, bool]]:
                 out.append((sympy.Rational(fr.numerator, fr.denominator) * const, True))
     if v != 0 and 1 <= abs(1 / v) <= 12:
         out.append((sympy.Rational(1, int(round(1 / v))), True))
+    for den in (1, 2, 4):  # 1/(2*pi), 1/(4*pi): only where pinned
+        fr = Fraction(round(v * math.pi * den), den)
+        if fr != 0:
+            out.append((sympy.Rational(fr.numerator, fr.denominator) / sympy.pi, False))
     for den in range(5, 13):
         fr = Fraction(round(v * den), den)
         out.append((sympy.Rational(fr.numerator, fr.denominator), False))

@@ -83,6 +83,15 @@ def test_round_constants_takes_a_pinned_pi_squared_before_a_nearby_integer(data)
     assert out.has(sympy.pi)
 
 
+def test_round_constants_takes_a_pinned_fraction_over_pi(data):
+    # 1/(exp(h*omega/(2*pi*kb*T)) - 1) (Feynman III.4.32) was found as
+    # 1/(exp(0.159154943091895*u) - 1): pinned to 1/(2*pi), which was not among the values
+    # tried.
+    y = 1 / (np.exp(data[:, 0] / (2 * np.pi)) - 1)
+    out = symnet.round_constants(1 / (sympy.exp(0.159154943091895 * x0) - 1), [x0, x1], data, y)
+    assert sympy.simplify(out - 1 / (sympy.exp(x0 / (2 * sympy.pi)) - 1)) == 0
+
+
 def test_parametrize_roundtrip():
     expr = 1.5 * sympy.sin(0.25 * x0) + x1**2.5
     par = parametrize(expr)
