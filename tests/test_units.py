@@ -91,6 +91,9 @@ UNITS = {v: VELOCITY, c: VELOCITY, m: KG, x: M, t: S}
         (sympy.log(v) - sympy.log(c), ONE, ONE),  # log(v/c), expanded
         (2 * sympy.log(x) - sympy.log(x * v * t), ONE, ONE),
         (sympy.log(x), None, None),
+        (m * v * sympy.log(x) - m * v * sympy.log(v * t), KG * VELOCITY, KG * VELOCITY),
+        (m * v * sympy.log(x) - m * v * sympy.log(c), None, None),  # log(x/c): m over m/s
+        (x * sympy.log(x) - t * sympy.log(v * t), None, None),  # metres and seconds
         (sympy.sin(x / (v * t)) * m, KG, KG),
         (x ** sympy.Float(1.3), None, None),  # a non-rational power of metres
         (sympy.Abs(x - v * t) / t, VELOCITY, VELOCITY),

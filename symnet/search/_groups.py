@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
+from symnet._rational import integral
 from symnet.search._factors import elasticities
 
 __all__ = ["Groups", "scaling_groups"]
@@ -108,17 +109,6 @@ def _fraction(q: sympy.Rational) -> Fraction:
     return Fraction(int(q.p), int(q.q))
 
 
-def _integral(v: list[Fraction]) -> list[Fraction]:
-    """``v`` scaled to coprime integers, first non-zero entry positive."""
-    lcm = 1
-    for q in v:
-        lcm = lcm * q.denominator // np.gcd(lcm, q.denominator)
-    ints = [int(q * lcm) for q in v]
-    g = int(np.gcd.reduce([abs(i) for i in ints if i])) or 1
-    sign = 1 if next(i for i in ints if i) > 0 else -1
-    return [Fraction(sign * i, g) for i in ints]
-
-
 def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | None:
     """The groups the surrogate ``expr`` (over ``symbols``, evaluated on the rows of ``X``)
     leaves by its scaling symmetries (see module doc); ``tol`` and ``rel_step`` as in
@@ -168,7 +158,7 @@ def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | Non
     c = sol.subs({p: 0 for p in params})
     groups = []
     for b in A.nullspace():
-        v = _integral([_fraction(q) for q in b])
+        v = integral([_fraction(q) for q in b])
         groups.append({pos[i]: q for i, q in enumerate(v) if q != 0})
     prefactor = {pos[i]: _fraction(q) for i, q in enumerate(c) if q != 0}
     passthrough = [j for j in range(X.shape[1]) if j not in pos]

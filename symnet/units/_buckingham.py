@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import sympy
 
+from symnet._rational import integral
 from symnet.units._dim import Dim
 
 __all__ = ["Basis", "buckingham"]
@@ -58,19 +59,6 @@ def _rat(q: Fraction) -> sympy.Rational:
 def _frac(r) -> Fraction:
     r = sympy.Rational(r)
     return Fraction(int(r.p), int(r.q))
-
-
-def _integral(v: list[Fraction]) -> list[Fraction]:
-    """``v`` scaled to coprime integers, its first non-zero entry positive."""
-    import math
-
-    lcm = 1
-    for q in v:
-        lcm = lcm * q.denominator // math.gcd(lcm, q.denominator)
-    ints = [int(q * lcm) for q in v]
-    g = math.gcd(*[abs(i) for i in ints if i]) or 1
-    sign = 1 if next(i for i in ints if i) > 0 else -1
-    return [Fraction(sign * i, g) for i in ints]
 
 
 def _matrix(inputs: Sequence[Dim], target: Dim | None):
@@ -109,7 +97,7 @@ def _groups(D: sympy.Matrix, rank: int) -> list[list[Fraction]]:
             v = [Fraction(0)] * d
             for i, x in zip(support, null[0], strict=True):
                 v[i] = _frac(x)
-            found.append(_integral(v))
+            found.append(integral(v))
         for v in sorted(found, key=_score):
             M = sympy.Matrix([[_rat(q) for q in w] for w in [*chosen, v]])
             if M.rank() > len(chosen):
@@ -120,7 +108,7 @@ def _groups(D: sympy.Matrix, rank: int) -> list[list[Fraction]]:
             break
     # too many inputs to enumerate: complete with the echelon basis
     for b in D.nullspace():
-        v = _integral([_frac(x) for x in b])
+        v = integral([_frac(x) for x in b])
         M = sympy.Matrix([[_rat(q) for q in w] for w in [*chosen, v]])
         if M.rank() > len(chosen):
             chosen.append(v)

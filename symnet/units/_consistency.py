@@ -9,9 +9,10 @@ Rules, applied recursively over the sympy tree:
 * ``a*b``: the product of dimensions; ``a**p`` with a number ``p``: the dimension to the
   power ``p`` (a non-rational ``p`` needs a dimensionless base); a symbolic exponent needs a
   dimensionless base and exponent;
-* ``a + b``: every term has the same dimension (a wildcard term takes it); terms
-  ``c_k*log(u_k)`` may carry dimensions as long as :math:`\sum_k c_k [u_k] = 1`
-  (``log(v) - log(c)`` is ``log(v/c)``) and the sum is then dimensionless;
+* ``a + b``: every term has the same dimension (a wildcard term takes it); in terms
+  ``c_k*F_k*log(u_k)`` the logarithms may take dimensional arguments as long as
+  :math:`\sum_k c_k [u_k] = 1` (``n*kb*T*log(V2) - n*kb*T*log(V1)`` is
+  ``n*kb*T*log(V2/V1)``), the term's dimension being ``F_k``'s;
 * ``exp``, ``log``, trigonometric and hyperbolic functions and their inverses, and any
   other function: dimensionless arguments, a dimensionless value; ``Abs``, ``Min``,
   ``Max``, ``Piecewise`` keep their arguments' common dimension; ``sign`` is
@@ -125,28 +126,43 @@ def _mul_wild(e, dims, free):
     return WILDCARD
 
 
+def _log_factor(term):
+    """``(coefficient, other factors, log argument)`` of a term ``c * F * log(u)`` with a
+    single logarithm among its factors, or None."""
+    coeff, rest = term.as_coeff_Mul()
+    factors = sympy.Mul.make_args(rest)
+    logs = [f for f in factors if isinstance(f, sympy.log)]
+    if len(logs) != 1:
+        return None
+    others = sympy.Mul(*[f for f in factors if f is not logs[0]])
+    return coeff, others, logs[0].args[0]
+
+
 def _add(e, dims, free):
-    logs: dict[str, Fraction] = {}
-    log_wild = False
-    other = []
+    """Terms share one dimension ``D``; terms ``c_k * F_k * log(u_k)`` count with their
+    factors' dimension ``[F_k] = D`` as long as ``sum_k c_k [u_k]`` is dimensionless (a
+    logarithm of a quotient, expanded)."""
+    balance: dict[str, float] = {}
+    wild = False
+    outer = []
     for term in e.args:
-        coeff, rest = term.as_coeff_Mul()
-        if isinstance(rest, sympy.log) and coeff.is_Rational:
-            d = _dim(rest.args[0], dims, free)
-            if d is WILDCARD:
-                log_wild = True
-                continue
-            for b, v in (d ** _frac(coeff)).exponents.items():
-                logs[b] = logs.get(b, 0) + v
-        else:
-            other.append(_dim(term, dims, free))
-    if not logs and not log_wild:
-        return _common(other)
-    if not log_wild and any(v != 0 for v in logs.values()):
+        found = _log_factor(term)
+        if found is None:
+            outer.append(_dim(term, dims, free))
+            continue
+        coeff, others, arg = found
+        outer.append(_dim(others, dims, free))
+        d = _dim(arg, dims, free)
+        if d is WILDCARD or (coeff.is_Float and free):
+            wild = True
+            continue
+        for b, v in d.exponents.items():
+            balance[b] = balance.get(b, 0.0) + float(coeff) * float(v)
+    common = _common(outer)
+    scale = max([abs(float(t.as_coeff_Mul()[0])) for t in e.args] + [1.0])
+    if not wild and any(abs(v) > 1e-9 * scale for v in balance.values()):
         raise _Inconsistent
-    for d in other:
-        _need_dimensionless(d)
-    return DIMENSIONLESS
+    return common
 
 
 def dimension_of(
