@@ -289,24 +289,18 @@ def distill(
         :class:`numpy.random.Generator` (takes precedence over ``domain`` for drawing).
       n_queries: total teacher answers the formula is fitted on (at least 3): about half
         in the first round, the rest split evenly over the active rounds.
-      rounds: fits in all; 1 disables active querying. Each round fits the regressor
-        anew; the regressor's ``max_time`` bounds the whole call, each round getting an
-        even share of the time left. Rounds stop early when the formula agrees with the
-        teacher on the whole pool.
-      pool_factor: candidate pool size per active round, in multiples of the queries the
-        round adds (the teacher is evaluated on the whole pool; only the most
-        disagreeing candidates count as queries).
-      n_eval: fresh points for the fidelity report.
-      widen: widening of each side of ``domain`` for the extrapolation check, as a
-        fraction of its width.
+      rounds: fits in all; 1 disables active querying. Each round fits anew, with an even
+        share of the time left of the regressor's ``max_time`` (which bounds the whole
+        call); rounds stop early when the formula agrees with the teacher on the pool.
+      pool_factor: candidate pool per active round, in multiples of the queries it adds
+        (the teacher answers the whole pool; the most disagreeing count as queries).
+      n_eval: fresh points for the fidelity report. widen: each side of ``domain`` grows
+        by this fraction of its width for the extrapolation check.
       variable_names: names of the inputs (default: DataFrame columns or ``x0, x1, ...``).
       regressor: an unfitted :class:`~symnet.SymbolicRegressor` whose settings are used
-        (cloned; its ``random_state`` is replaced). Needed for the regressor's own
-        ``rounds``, which ``distill``'s ``rounds`` shadows.
+        (cloned, ``random_state`` replaced); needed for its own ``rounds`` (shadowed).
       random_state: seed of all sampling and of the regressor's fits.
-      X_units, y_units: the inputs' and the outputs' units, as
-        :meth:`SymbolicRegressor.fit <symnet.SymbolicRegressor.fit>` takes them: the
-        formulas are searched over dimensionless groups and kept dimensionally consistent.
+      X_units, y_units: units of the inputs and outputs, as ``SymbolicRegressor.fit``.
       **regressor_kwargs: settings of :class:`~symnet.SymbolicRegressor` (``max_time``,
         ``preset``, ``steps``, ...), applied on top of ``regressor``.
 
