@@ -1,11 +1,24 @@
-"""Exact rational vectors: the integer form of exponent vectors (groups of variables)."""
+"""Exact rationals: sympy <-> fractions, and the integer form of exponent vectors."""
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
 
-__all__ = ["integral"]
+import sympy
+
+__all__ = ["fraction", "integral", "rational"]
+
+
+def rational(q: Fraction) -> sympy.Rational:
+    """``q`` as a sympy rational."""
+    return sympy.Rational(q.numerator, q.denominator)
+
+
+def fraction(r) -> Fraction:
+    """A sympy rational (or anything ``sympy.Rational`` takes exactly) as a fraction."""
+    r = sympy.Rational(r)
+    return Fraction(int(r.p), int(r.q))
 
 
 def integral(v: list[Fraction]) -> list[Fraction]:

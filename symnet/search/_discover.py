@@ -41,7 +41,7 @@ from symnet.search._reduce import reduce
 from symnet.search._select import Candidate
 from symnet.search._slot import baselines, refit_slot, stop_early, train_slot, warm_up
 from symnet.search._state import SearchState
-from symnet.search._units import consistent, lead, unit_baselines, unit_views
+from symnet.search._units import consistent, lead, unit_baselines, unit_groups, unit_views
 from symnet.search._views import make_views
 from symnet.units import Units
 
@@ -67,9 +67,10 @@ def search(
     report = progress or _silent
     budget = Budget.until(None) if budget is None else budget
     _compile_cache.enable()
-    units = unit_views(data, config)
+    groups = unit_groups(data)  # [] without units
+    units = unit_views(data, config, groups)
     views = units + make_views(data.X, data.y, data.symbols, config.views)
-    starts = baselines(data, budget) + unit_baselines(data, budget)
+    starts = baselines(data, budget) + unit_baselines(data, budget, groups)
     state = SearchState.start(data.key, config.presets, views, starts, lead=lead(units))
     state = warm_up(state, data, config, budget)
     state = library_stage(state, data, config, budget)

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-from symnet._rational import integral
+from symnet._rational import fraction, integral, rational
 from symnet.search._factors import elasticities
 
 __all__ = ["Groups", "scaling_groups"]
@@ -63,7 +63,7 @@ class Groups(NamedTuple):
         """The prefactor and the view's inputs (groups, then passthrough) as formulas."""
 
         def mono(powers):
-            return sympy.Mul(*(symbols[i] ** _rational(a) for i, a in powers.items()))
+            return sympy.Mul(*(symbols[i] ** rational(a) for i, a in powers.items()))
 
         ins = [mono(g) for g in self.groups] + [symbols[j] for j in self.passthrough]
         return mono(self.prefactor), ins
@@ -99,14 +99,6 @@ def _rref(M: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 def _frac(v: float) -> Fraction:
     return Fraction(float(v)).limit_denominator(MAX_DENOMINATOR)
-
-
-def _rational(q: Fraction) -> sympy.Rational:
-    return sympy.Rational(q.numerator, q.denominator)
-
-
-def _fraction(q: sympy.Rational) -> Fraction:
-    return Fraction(int(q.p), int(q.q))
 
 
 def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | None:
@@ -149,8 +141,8 @@ def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | Non
         sym_k.append(k)
     if not any(sum(q != 0 for q in a) >= 2 for a in sym_a):
         return None
-    A = sympy.Matrix([[_rational(q) for q in a] for a in sym_a])
-    K = sympy.Matrix([_rational(q) for q in sym_k])
+    A = sympy.Matrix([[rational(q) for q in a] for a in sym_a])
+    K = sympy.Matrix([rational(q) for q in sym_k])
     try:
         sol, params = A.gauss_jordan_solve(K)
     except ValueError:  # inconsistent once rounded
@@ -158,9 +150,9 @@ def scaling_groups(expr, symbols, X, *, tol=0.05, rel_step=1e-5) -> Groups | Non
     c = sol.subs({p: 0 for p in params})
     groups = []
     for b in A.nullspace():
-        v = integral([_fraction(q) for q in b])
+        v = integral([fraction(q) for q in b])
         groups.append({pos[i]: q for i, q in enumerate(v) if q != 0})
-    prefactor = {pos[i]: _fraction(q) for i, q in enumerate(c) if q != 0}
+    prefactor = {pos[i]: fraction(q) for i, q in enumerate(c) if q != 0}
     passthrough = [j for j in range(X.shape[1]) if j not in pos]
     if not groups and not passthrough:
         return None  # a power law: nothing is left for a network to find

@@ -86,17 +86,18 @@ def unit_groups(data) -> list[Groups]:
     return out
 
 
-def unit_views(data, config) -> list:
+def unit_views(data, config, groups: list[Groups] | None = None) -> list:
     """The views of the most plausible unit reductions: the ``LEAD`` views first, then
     the others of ``config.views``, for the first; the raw view for the others; none
-    when the inputs form no group."""
+    when the inputs form no group. ``groups``: :func:`unit_groups` of ``data``, when
+    computed already."""
     out = []
-    for k, groups in enumerate(unit_groups(data)):
-        if not groups.groups:
+    for k, g in enumerate(unit_groups(data) if groups is None else groups):
+        if not g.groups:
             break  # no group: the law is a constant times the prefactor, a baseline
         names = tuple(dict.fromkeys(LEAD + tuple(config.views))) if k == 0 else ("raw",)
         prefix = "units" if k == 0 else f"units{k + 1}"
-        views = reduced_views(data.X, data.y, data.symbols, names, groups, prefix)
+        views = reduced_views(data.X, data.y, data.symbols, names, g, prefix)
         views = [v for v in views if np.all(np.isfinite(v.X)) and np.all(np.isfinite(v.y))]
         rank = {f"units+{name}" if name != "raw" else "units": i for i, name in enumerate(LEAD)}
         out += sorted(views, key=lambda v: rank.get(v.name, len(LEAD)))
@@ -110,14 +111,15 @@ def lead(views) -> int:
     return sum(v.name in first for v in views)
 
 
-def unit_baselines(data, budget) -> list:
-    """``a * prefactor`` (``a`` by weighted least squares) for each unit reduction."""
+def unit_baselines(data, budget, groups: list[Groups] | None = None) -> list:
+    """``a * prefactor`` (``a`` by weighted least squares) for each unit reduction
+    (``groups`` as in :func:`unit_views`)."""
     X, y, w = data.train
     out = []
-    for groups in unit_groups(data):
-        pre = _finite_prefactor(X, groups.prefactor)
+    for g in unit_groups(data) if groups is None else groups:
+        pre = _finite_prefactor(X, g.prefactor)
         a = float(np.sum(w * pre * y) / np.sum(w * pre * pre))
-        expr = sympy.Float(a) * groups.exprs(data.symbols)[0]
+        expr = sympy.Float(a) * g.exprs(data.symbols)[0]
         cand = data.score(expr, -1, budget.elapsed())
         if cand is not None:
             out.append(cand)

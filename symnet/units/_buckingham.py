@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import sympy
 
-from symnet._rational import integral
+from symnet._rational import fraction, integral, rational
 from symnet.units._dim import Dim
 
 __all__ = ["Basis", "buckingham"]
@@ -52,25 +52,18 @@ class Basis(NamedTuple):
     groups: list[dict[int, Fraction]]
 
 
-def _rat(q: Fraction) -> sympy.Rational:
-    return sympy.Rational(q.numerator, q.denominator)
-
-
-def _frac(r) -> Fraction:
-    r = sympy.Rational(r)
-    return Fraction(int(r.p), int(r.q))
-
-
 def _matrix(inputs: Sequence[Dim], target: Dim | None):
     names = set()
     for d in [*inputs, *([target] if target is not None else [])]:
         names |= set(d.exponents)
     bases = sorted(names)
     D = sympy.Matrix(
-        len(bases), len(inputs), lambda b, i: _rat(inputs[i].exponents.get(bases[b], Fraction(0)))
+        len(bases),
+        len(inputs),
+        lambda b, i: rational(inputs[i].exponents.get(bases[b], Fraction(0))),
     )
     t = sympy.Matrix(
-        len(bases), 1, lambda b, _: _rat((target.exponents if target else {}).get(bases[b], 0))
+        len(bases), 1, lambda b, _: rational((target.exponents if target else {}).get(bases[b], 0))
     )
     return bases, D, t
 
@@ -96,10 +89,10 @@ def _groups(D: sympy.Matrix, rank: int) -> list[list[Fraction]]:
                 continue  # not a circuit: a smaller support holds a null vector
             v = [Fraction(0)] * d
             for i, x in zip(support, null[0], strict=True):
-                v[i] = _frac(x)
+                v[i] = fraction(x)
             found.append(integral(v))
         for v in sorted(found, key=_score):
-            M = sympy.Matrix([[_rat(q) for q in w] for w in [*chosen, v]])
+            M = sympy.Matrix([[rational(q) for q in w] for w in [*chosen, v]])
             if M.rank() > len(chosen):
                 chosen.append(v)
             if len(chosen) == nullity:
@@ -108,8 +101,8 @@ def _groups(D: sympy.Matrix, rank: int) -> list[list[Fraction]]:
             break
     # too many inputs to enumerate: complete with the echelon basis
     for b in D.nullspace():
-        v = integral([_frac(x) for x in b])
-        M = sympy.Matrix([[_rat(q) for q in w] for w in [*chosen, v]])
+        v = integral([fraction(x) for x in b])
+        M = sympy.Matrix([[rational(q) for q in w] for w in [*chosen, v]])
         if M.rank() > len(chosen):
             chosen.append(v)
     return chosen
@@ -136,7 +129,7 @@ def _prefactors(D: sympy.Matrix, t: sympy.Matrix, rank: int) -> list[list[Fracti
                 continue
             v = [Fraction(0)] * d
             for i, x in zip(support, sol, strict=True):
-                v[i] = _frac(x)
+                v[i] = fraction(x)
             found.append(v)
         if found:
             break  # minimal support reached

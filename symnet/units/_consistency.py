@@ -22,10 +22,10 @@ Rules, applied recursively over the sympy tree:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 
 import sympy
 
+from symnet._rational import fraction
 from symnet.units._dim import DIMENSIONLESS, Dim
 
 __all__ = ["WILDCARD", "dimension_of", "is_consistent"]
@@ -46,10 +46,6 @@ WILDCARD = _Wildcard()
 
 class _Inconsistent(Exception):
     pass
-
-
-def _frac(r: sympy.Rational) -> Fraction:
-    return Fraction(int(r.p), int(r.q))
 
 
 def _common(dims) -> Dim | _Wildcard:
@@ -87,7 +83,7 @@ def _dim(e, dims, free) -> Dim | _Wildcard:
         base, p = e.args
         db = _dim(base, dims, free)
         if p.is_Rational:
-            return db if db is WILDCARD else db ** _frac(p)
+            return db if db is WILDCARD else db ** fraction(p)
         _need_dimensionless(_dim(p, dims, free))
         _need_dimensionless(db)
         return DIMENSIONLESS
