@@ -12,8 +12,10 @@
   on their own, :func:`separate`), :func:`library_stage` (sparse sums of library terms,
   :func:`sparse_fits`), :func:`polish_front` (simplify and round the Pareto
   front), then :func:`pareto_front` and :func:`select` (PySR's rules). With units
-  (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups), :func:`unit_baselines`
-  and :func:`consistent` (dimensionally consistent formulas only).
+  (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups),
+  :func:`group_library_stage` (sparse sums of transcendental terms of the groups,
+  :func:`group_terms`), :func:`unit_baselines` and :func:`consistent` (dimensionally
+  consistent formulas only).
 * :func:`discover` (arrays in) and :func:`search` (:class:`Data` in) run them in a loop.
 
 Where to add things: a data view in :mod:`symnet.search._views` (``VIEWS``,
@@ -34,6 +36,8 @@ from symnet.search._discover import discover as discover
 from symnet.search._discover import search as search
 from symnet.search._factors import elasticities as elasticities
 from symnet.search._factors import power_factors as power_factors
+from symnet.search._group_library import group_library_stage as group_library_stage
+from symnet.search._group_library import group_terms as group_terms
 from symnet.search._groups import Groups as Groups
 from symnet.search._groups import scaling_groups as scaling_groups
 from symnet.search._library import library as library
@@ -98,6 +102,8 @@ __all__ = [
     "discover",
     "elasticities",
     "front_scores",
+    "group_library_stage",
+    "group_terms",
     "library",
     "library_stage",
     "make_views",

@@ -6,6 +6,7 @@
     budget = Budget.until(deadline)                the only owner of the time policy
     state  = SearchState.start(data.key, presets, views, baselines)
                                                    views: Buckingham's first (with units)
+    state  = group_library_stage(state, data, ...)       ... of dimensionless groups (units)
     state  = library_stage(state, data, config, budget)   sparse sums of library terms
     while True:
         while (slot := state.next_slot(budget, config)) is not None:
@@ -35,6 +36,7 @@ from symnet.search._budget import Budget
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._data import Data
 from symnet.search._decompose import decompose
+from symnet.search._group_library import group_library_stage
 from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
 from symnet.search._reduce import reduce
@@ -73,6 +75,7 @@ def search(
     starts = baselines(data, budget) + unit_baselines(data, budget, groups)
     state = SearchState.start(data.key, config.presets, views, starts, lead=lead(units))
     state = warm_up(state, data, config, budget)
+    state = group_library_stage(state, data, config, budget)  # with units
     state = library_stage(state, data, config, budget)
     while True:  # stage 1, stage 2, and again while the budget holds another slot
         stopped, ran = False, state.n_slots

@@ -108,9 +108,32 @@ def _lstsq(A, y):
     return np.linalg.lstsq(A, y, rcond=None)[0]
 
 
-def sparse_fits(A: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[int, ...]]:
+def _best_pairs(An: np.ndarray, yc: np.ndarray, top: int) -> list[tuple[int, int]]:
+    """The ``top`` pairs of unit-norm columns of ``An`` whose least-squares fit explains
+    most of ``yc``, over all pairs: with ``b = An^T yc`` and ``G = An^T An``, the pair
+    ``(i, j)`` explains ``(b_i**2 + b_j**2 - 2*b_i*b_j*G_ij) / (1 - G_ij**2)``."""
+    b = An.T @ yc
+    G = An.T @ An
+    with np.errstate(all="ignore"):
+        score = (b[:, None] ** 2 + b[None, :] ** 2 - 2 * np.outer(b, b) * G) / (1 - G**2)
+    score[~np.isfinite(score) | (1 - G**2 < 1e-10)] = -np.inf
+    score[np.tril_indices(len(b))] = -np.inf
+    flat = np.argsort(score, axis=None)[::-1][:top]
+    i, j = np.unravel_index(flat, score.shape)
+    return [(int(a), int(c)) for a, c in zip(i, j, strict=True) if np.isfinite(score[a, c])]
+
+
+def sparse_fits(
+    A: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    thresholds: Sequence[float] = THRESHOLDS,
+    pairs: int = 0,
+) -> list[tuple[int, ...]]:
     """Distinct supports (column indices) of sparse weighted least-squares fits of ``y``
-    by the columns of ``A`` plus a constant, from the OMP and STLSQ paths, each of at most
+    by the columns of ``A`` plus a constant, from the OMP path, the STLSQ paths of
+    ``thresholds`` and the ``pairs`` best pairs of columns (an exhaustive search, where
+    a greedy path picks a wrong first term among correlated ones), each of at most
     ``MAX_TERMS`` columns."""
     sw = np.sqrt(w / w.sum())
     mu = (w[:, None] * A).sum(0) / w.sum()
@@ -129,8 +152,10 @@ def sparse_fits(A: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[int, 
     path = path.reshape(A.shape[1], -1)
     for step in range(path.shape[1]):
         supports.add(tuple(int(i) for i in np.flatnonzero(path[:, step])))
+    if pairs:
+        supports.update(_best_pairs(An, yc, pairs))
     spread = np.linalg.norm(yc)
-    for tau in THRESHOLDS:
+    for tau in thresholds:
         support = np.flatnonzero(ok)
         for _ in range(10):
             c = _lstsq(An[:, support], yc)

@@ -32,6 +32,7 @@ __all__ = [
     "LEAD",
     "MAX_BASES",
     "consistent",
+    "is_group_view",
     "lead",
     "unit_baselines",
     "unit_groups",
@@ -102,6 +103,22 @@ def unit_views(data, config, groups: list[Groups] | None = None) -> list:
         rank = {f"units+{name}" if name != "raw" else "units": i for i, name in enumerate(LEAD)}
         out += sorted(views, key=lambda v: rank.get(v.name, len(LEAD)))
     return out
+
+
+def is_group_view(name: str, data) -> bool:
+    """Whether the view named ``name`` of a search of ``data`` has dimensionless inputs
+    and target, untransformed: the raw view of a unit reduction (:func:`unit_views`:
+    the groups and ``y / prefactor``), or the raw view when ``data.units`` makes every
+    input and the target dimensionless."""
+    if name == "units" or (name.startswith("units") and name[5:].isdigit()):
+        return True
+    units = data.units
+    return (
+        name == "raw"
+        and units is not None
+        and units.target is not None
+        and all(d.dimensionless for d in (*units.inputs, units.target))
+    )
 
 
 def lead(views) -> int:
