@@ -1,5 +1,7 @@
 """Sparse fits over dimensionless groups (units): transcendental terms, shifts, the stage."""
 
+import time
+
 import jax
 import numpy as np
 import sympy
@@ -123,3 +125,8 @@ def test_stage_does_nothing_without_units():
     assert state.candidates == [] and not state.memo.get("library")
     assert not is_group_view("raw", data) and is_group_view("units2", data)
     assert not is_group_view("units+inverse", data)
+
+
+def test_group_fits_stop_after_their_share_of_the_budget():
+    assert Budget.of(10).group_fits_open() and Budget.of(None).group_fits_open()
+    assert not Budget.of(10, start=time.monotonic() - 2).group_fits_open()  # 20% spent

@@ -23,13 +23,15 @@ budget and ``t`` the time already spent, the rules are:
   idling. When not even the shortest schedule fits, stage 1 ends.
 * Refits of exported formulas stop once less than ``REFIT_STOP`` of the reserve is left
   (after at least one refit).
+* The sparse fits over dimensionless groups (with units) stop once ``GROUP_FITS_SHARE * T``
+  has been spent.
 * Stage 2 and the sympy calls in it stop at the deadline ``start + T``; each formula is
   simplified for at most ``SearchConfig.simplify_seconds``.
 
 The stages never read the clock's policy themselves: they ask the budget (``late()``,
-``plan_slot()``, ``refits_open()``, ``reserve()``, ``deadline``). Without ``max_time``
-nothing is cut, and one pass of full schedules is the fixed amount of work (what
-``deterministic=True`` runs).
+``plan_slot()``, ``refits_open()``, ``group_fits_open()``, ``reserve()``, ``deadline``).
+Without ``max_time`` nothing is cut, and one pass of full schedules is the fixed amount
+of work (what ``deterministic=True`` runs).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "Budget",
     "SlotPlan",
     "FIRST_OVERHEAD",
+    "GROUP_FITS_SHARE",
     "LOOKAHEAD",
     "MIN_RESERVE",
     "MIN_STEP_FRACTION",
@@ -65,6 +68,8 @@ LOOKAHEAD = 3
 FIRST_OVERHEAD = 2.0
 #: Refits stop when less than this fraction of the reserve is left.
 REFIT_STOP = 0.7
+#: The sparse fits over dimensionless groups (units) stop after this share of the budget.
+GROUP_FITS_SHARE = 0.1
 
 
 class SlotPlan(NamedTuple):
@@ -120,6 +125,11 @@ class Budget:
     def late(self) -> bool:
         """Whether the deadline has passed."""
         return self.deadline is not None and time.monotonic() > self.deadline
+
+    def group_fits_open(self) -> bool:
+        """Whether the sparse fits over dimensionless groups may go on (``GROUP_FITS_SHARE``
+        of the budget not spent yet; always without a deadline)."""
+        return self.deadline is None or self.elapsed() < GROUP_FITS_SHARE * self.total
 
     def split(self, parts: int) -> Budget:
         """The share of what is left for the next of ``parts`` equal jobs (one output of a

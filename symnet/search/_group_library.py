@@ -194,7 +194,7 @@ def group_fits(state, data, budget, view, n_groups: int, member: int):
             scale = np.prod([U[:, j] ** kj for j, kj in enumerate(k)], axis=0)
         shift = sympy.Mul(*(u[j] ** kj for j, kj in enumerate(k)))
         for yv, back in _targets(yv0 / scale):
-            if not np.all(np.isfinite(yv)) or budget.late():
+            if not np.all(np.isfinite(yv)) or not budget.group_fits_open():
                 continue
             var = np.average((yv - np.average(yv, weights=w)) ** 2, weights=w)
             for support in sparse_fits(A, yv, w, thresholds=(), pairs=PAIRS):
@@ -233,7 +233,7 @@ def group_library_stage(state, data, config, budget):
     done = state.memo.setdefault("library", {})
     with threadpool_limits(limits=1, user_api="blas"):
         for v, view in enumerate(state.views):
-            if v in done or budget.late() or not is_group_view(view.name, data):
+            if v in done or not budget.group_fits_open() or not is_group_view(view.name, data):
                 continue
             done[v] = True
             state = group_fits(state, data, budget, view, view.X.shape[1], -1000 * (v + 1))
