@@ -19,7 +19,7 @@ from symnet.search import (
     unit_views,
     view_symbols,
 )
-from symnet.search._group_library import shifts
+from symnet.search._group_library import shifts, symmetry_fits
 from symnet.search._units import is_group_view, lead
 from symnet.units import Dim, Units
 
@@ -127,6 +127,26 @@ def test_stage_does_nothing_without_units():
     assert not is_group_view("units+inverse", data)
 
 
-def test_group_fits_stop_after_their_share_of_the_budget():
-    assert Budget.of(10).group_fits_open() and Budget.of(None).group_fits_open()
-    assert not Budget.of(10, start=time.monotonic() - 2).group_fits_open()  # 20% spent
+def test_a_round_of_group_fits_gets_its_share_of_the_budget():
+    assert Budget.of(None).group_fits_until() is None
+    now = time.monotonic()
+    assert now + 0.9 < Budget.of(10).group_fits_until() <= time.monotonic() + 1.0
+    assert Budget.of(10, start=now - 9.5).group_fits_until() <= now + 0.5  # the deadline
+
+
+def test_symmetry_fits_find_the_law_of_a_surrogate_without_units():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(1, 3, (400, 4))  # E, kb, T, n0
+    E, kb, T, n0 = X.T
+    y = n0 / (np.exp(E / (kb * T)) + 1)
+    data = Data.build(X, y, key=jax.random.key(0), names=["E", "kb", "T", "n0"])
+    Es, kbs, Ts, ns = data.symbols
+    surrogate = ns / (sympy.exp(Es / (kbs * Ts)) + sympy.Float(1.001))  # accurate, not exact
+    views = make_views(data.X, data.y, data.symbols, DEFAULT_CONFIG.views)
+    start = [data.score(surrogate, 0, 0)]
+    state = SearchState.start(data.key, DEFAULT_CONFIG.presets, views, start)
+    state = symmetry_fits(state, data, DEFAULT_CONFIG, Budget.of(60))
+    assert _exact(state, data, ns / (sympy.exp(Es / (kbs * Ts)) + 1))
+    assert state.tried["symmetry"] and not any(v.name.startswith("sym") for v in state.views)
+    n = len(state.candidates)
+    assert len(symmetry_fits(state, data, DEFAULT_CONFIG, Budget.of(60)).candidates) == n

@@ -23,13 +23,13 @@ budget and ``t`` the time already spent, the rules are:
   idling. When not even the shortest schedule fits, stage 1 ends.
 * Refits of exported formulas stop once less than ``REFIT_STOP`` of the reserve is left
   (after at least one refit).
-* The sparse fits over dimensionless groups (with units) stop once ``GROUP_FITS_SHARE * T``
-  has been spent.
+* One round of sparse fits over dimensionless groups (those of the units, those of a
+  surrogate's scaling symmetries) stops after ``GROUP_FITS_SHARE * T``.
 * Stage 2 and the sympy calls in it stop at the deadline ``start + T``; each formula is
   simplified for at most ``SearchConfig.simplify_seconds``.
 
 The stages never read the clock's policy themselves: they ask the budget (``late()``,
-``plan_slot()``, ``refits_open()``, ``group_fits_open()``, ``reserve()``, ``deadline``).
+``plan_slot()``, ``refits_open()``, ``group_fits_until()``, ``reserve()``, ``deadline``).
 Without ``max_time`` nothing is cut, and one pass of full schedules is the fixed amount
 of work (what ``deterministic=True`` runs).
 """
@@ -126,10 +126,13 @@ class Budget:
         """Whether the deadline has passed."""
         return self.deadline is not None and time.monotonic() > self.deadline
 
-    def group_fits_open(self) -> bool:
-        """Whether the sparse fits over dimensionless groups may go on (``GROUP_FITS_SHARE``
-        of the budget not spent yet; always without a deadline)."""
-        return self.deadline is None or self.elapsed() < GROUP_FITS_SHARE * self.total
+    def group_fits_until(self) -> float | None:
+        """The ``time.monotonic()`` at which one round of sparse fits over dimensionless
+        groups stops: ``GROUP_FITS_SHARE`` of the budget from now, at most the deadline
+        (None: no deadline)."""
+        if self.deadline is None:
+            return None
+        return min(self.deadline, time.monotonic() + GROUP_FITS_SHARE * self.total)
 
     def split(self, parts: int) -> Budget:
         """The share of what is left for the next of ``parts`` equal jobs (one output of a

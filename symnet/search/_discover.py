@@ -15,6 +15,7 @@
             if stop_early(state, config): break
             state = decompose(state, data, config, budget)       parts searched on their own
             state = reduce(state, data, config, budget)          views of a reduced problem
+            state = symmetry_fits(state, data, config, budget)   groups' terms, no units
             state = library_stage(state, data, config, budget)   ... and their sparse fits
         candidates = polish_front(consistent(state.candidates), ...)  # with units
         if the budget holds no other slot: return candidates
@@ -36,7 +37,7 @@ from symnet.search._budget import Budget
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
 from symnet.search._data import Data
 from symnet.search._decompose import decompose
-from symnet.search._group_library import group_library_stage
+from symnet.search._group_library import group_library_stage, symmetry_fits
 from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
 from symnet.search._reduce import reduce
@@ -88,6 +89,7 @@ def search(
                 break  # good enough: the remaining slots are skipped
             state = decompose(state, data, config, budget, solve=_solve_part, depth=depth)
             state = reduce(state, data, config, budget)
+            state = symmetry_fits(state, data, config, budget)
             state = library_stage(state, data, config, budget)
         started = time.monotonic()
         # with units: what could be consistent (none: no finite prefactor on the data)

@@ -29,6 +29,7 @@ others are not (a library this wide fits many supports loosely).
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import sympy
@@ -36,8 +37,9 @@ from threadpoolctl import threadpool_limits
 
 from symnet._refit import refit
 from symnet.search._library import MAX_VIEW_NMSE, library, sparse_fits
+from symnet.search._reduce import EXACT_NMSE, GROUPS, propose
 from symnet.search._units import is_group_view
-from symnet.search._views import view_symbols
+from symnet.search._views import reduced_views, view_symbols
 
 __all__ = [
     "MIXED_POWERS",
@@ -47,6 +49,7 @@ __all__ = [
     "group_library_stage",
     "group_terms",
     "shifts",
+    "symmetry_fits",
 ]
 
 
@@ -178,11 +181,11 @@ def _targets(y):
     return out
 
 
-def group_fits(state, data, budget, view, n_groups: int, member: int):
-    """The sparse fits of the module doc on ``view`` (the raw view of a unit reduction,
-    whose first ``n_groups`` inputs are groups): the best of each size mapped back by the
-    view, refit on the raw training data and added to ``state``'s candidates (members
-    numbered from ``member`` down)."""
+def group_fits(state, data, budget, view, n_groups: int, member: int, until: float | None):
+    """The sparse fits of the module doc on ``view`` (the raw view of a reduction whose
+    first ``n_groups`` inputs are groups), until ``time.monotonic()`` passes ``until``:
+    the best of each size mapped back by the view, refit on the raw training data and
+    added to ``state``'s candidates (members numbered from ``member`` down)."""
     tr, w = data.tr, data.w[data.tr]
     sw = np.sqrt(w)
     U, yv0 = view.X[tr], view.y[tr]
@@ -194,7 +197,9 @@ def group_fits(state, data, budget, view, n_groups: int, member: int):
             scale = np.prod([U[:, j] ** kj for j, kj in enumerate(k)], axis=0)
         shift = sympy.Mul(*(u[j] ** kj for j, kj in enumerate(k)))
         for yv, back in _targets(yv0 / scale):
-            if not np.all(np.isfinite(yv)) or not budget.group_fits_open():
+            if until is not None and time.monotonic() > until:
+                break
+            if not np.all(np.isfinite(yv)):
                 continue
             var = np.average((yv - np.average(yv, weights=w)) ** 2, weights=w)
             for support in sparse_fits(A, yv, w, thresholds=(), pairs=PAIRS):
@@ -226,15 +231,46 @@ def group_fits(state, data, budget, view, n_groups: int, member: int):
 
 def group_library_stage(state, data, config, budget):
     """:func:`group_fits` on every raw view of a unit reduction not fitted yet (BLAS on
-    one thread, as :func:`symnet.search.library_stage`); the view counts as fitted for the
+    one thread, as :func:`symnet.search.library_stage`), within one round of the budget's
+    :meth:`~symnet.search.Budget.group_fits_until`; the view counts as fitted for the
     library stage too, whose terms these fits include."""
     if not config.library:
         return state
     done = state.memo.setdefault("library", {})
+    until = budget.group_fits_until()
     with threadpool_limits(limits=1, user_api="blas"):
         for v, view in enumerate(state.views):
-            if v in done or not budget.group_fits_open() or not is_group_view(view.name, data):
+            if v in done or not is_group_view(view.name, data):
                 continue
             done[v] = True
-            state = group_fits(state, data, budget, view, view.X.shape[1], -1000 * (v + 1))
+            d = view.X.shape[1]
+            state = group_fits(state, data, budget, view, d, -1000 * (v + 1), until)
+    return state
+
+
+def symmetry_fits(state, data, config, budget):
+    """Without units too: once a formula fits well but not exactly (``reduce``'s gate),
+    the dimensionless groups of the most accurate surrogates' scaling symmetries
+    (``reduce``'s ``"group"`` analysis, :func:`~symnet.search.scaling_groups`; a new set,
+    ``MAX_GROUP_SETS`` at most) get :func:`group_fits` on their raw view (BLAS on one
+    thread), within one round of the budget's
+    :meth:`~symnet.search.Budget.group_fits_until`. Only these fits: the views train no
+    network unless ``config.groups``."""
+    best = state.best()
+    below = config.factor_below
+    if not config.library or below <= 0 or not EXACT_NMSE < best.val_nmse <= below:
+        return state
+    tried = state.tried.setdefault("symmetry", [])
+    memo = state.memo.setdefault(GROUPS.name, {})
+    X_tr = data.train[0]
+    groups = propose(GROUPS, state.candidates, data.symbols, X_tr, below, tried, memo)
+    if groups is None or budget.late():
+        return state
+    tried.append(groups.key())
+    views = reduced_views(data.X, data.y, data.symbols, ("raw",), groups, "symmetry")
+    until = budget.group_fits_until()
+    with threadpool_limits(limits=1, user_api="blas"):
+        for view in views:
+            member = -(10**6) * len(tried)
+            state = group_fits(state, data, budget, view, len(groups.groups), member, until)
     return state
