@@ -15,11 +15,12 @@ from symnet.search import (
     group_terms,
     make_views,
     sparse_fits,
+    symmetry_fits,
     unit_groups,
     unit_views,
     view_symbols,
 )
-from symnet.search._group_library import shifts, symmetry_fits
+from symnet.search._group_library import shifts
 from symnet.search._units import is_group_view, lead
 from symnet.units import Dim, Units
 

@@ -15,7 +15,8 @@
   (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups),
   :func:`group_library_stage` (sparse sums of transcendental terms of the groups,
   :func:`group_terms`), :func:`unit_baselines` and :func:`consistent` (dimensionally
-  consistent formulas only).
+  consistent formulas only); without units, :func:`symmetry_fits` (the same sums over
+  the groups of a surrogate's scaling symmetries).
 * :func:`discover` (arrays in) and :func:`search` (:class:`Data` in) run them in a loop.
 
 Where to add things: a data view in :mod:`symnet.search._views` (``VIEWS``,
@@ -38,6 +39,7 @@ from symnet.search._factors import elasticities as elasticities
 from symnet.search._factors import power_factors as power_factors
 from symnet.search._group_library import group_library_stage as group_library_stage
 from symnet.search._group_library import group_terms as group_terms
+from symnet.search._group_library import symmetry_fits as symmetry_fits
 from symnet.search._groups import Groups as Groups
 from symnet.search._groups import scaling_groups as scaling_groups
 from symnet.search._library import library as library
@@ -121,6 +123,7 @@ __all__ = [
     "separate",
     "sparse_fits",
     "stop_early",
+    "symmetry_fits",
     "sub_problems",
     "train_population",
     "train_slot",
