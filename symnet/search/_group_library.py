@@ -3,10 +3,13 @@ r"""Sparse fits over dimensionless groups: the transcendental terms units allow.
 Over the groups ``pi_j`` of a unit reduction (:func:`symnet.search.unit_views`), the
 target ``y / prefactor`` is dimensionless and so is every argument of a transcendental
 function in a consistent law: ``exp(pi)``, ``cos(pi)``, ``tanh(pi)``, ``1/sqrt(1 - pi**2)``
-are legal terms here and nowhere else. The library of :mod:`symnet.search._library`
-(powers, products of two) is extended by
+are legal terms here and nowhere else. Without units, the groups of an accurate
+surrogate's scaling symmetries (:func:`symnet.search.scaling_groups`) play the same part
+(:func:`symmetry_fits`). The library of :mod:`symnet.search._library` (powers, products
+of two) is extended by
 
-* ``t(pi_j)`` for ``t`` in ``TERMS`` (where defined on the data: ``log`` of positive
+* ``t(pi_j)`` and, for a positive group, ``t(1/pi_j)`` (a group is one up to its
+  orientation), for ``t`` in ``TERMS`` where defined on the data (``log`` of positive
   groups, ``asin``, ``sqrt(1 - pi**2)`` of groups inside (-1, 1), ...);
 * products ``pi_i**a * t(pi_j)`` of a power of a group and a term of a group
   (``a`` in ``MIXED_POWERS``, ``t`` in ``MIXED_TERMS``): ``1 + pi_1*cos(pi_2)``,
