@@ -6,6 +6,7 @@ import contextlib
 import gc
 import signal
 import threading
+import time
 
 import sympy
 
@@ -33,8 +34,10 @@ SYMPY_FAILURES = (TimeLimitExceeded, RecursionError, TypeError, ValueError, Zero
 def time_limit(seconds: float | None):
     """Interrupts the body after ``seconds`` (SIGALRM; main thread of a Unix process).
 
-    Elsewhere (a worker thread, Windows) the body runs without a limit, so callers must keep
-    the work bounded by other means too.
+    Limits nest: inside another limit, the body gets at most what the outer one has left,
+    and the outer one's alarm is re-armed with the rest on exit (so a bounded call inside a
+    bounded stage does not lift the stage's limit). Elsewhere (a worker thread, Windows) the
+    body runs without a limit, so callers must keep the work bounded by other means too.
     """
     usable = (
         seconds is not None
@@ -55,13 +58,18 @@ def time_limit(seconds: float | None):
     # the alarm's exception and report it as "ignored"; collect later instead.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)  # 0.0: no limit armed around this one
+    started = time.monotonic()
     old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer > 0 else seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if outer > 0:  # the outer limit's rest; spent already: it fires at once
+            rest = outer - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(rest, 1e-3))
         if gc_was_enabled:
             gc.enable()
 

@@ -1,5 +1,6 @@
 """Refit, rounding, scoring, selection and the discover pipeline end to end."""
 
+import contextlib
 import dataclasses
 
 import jax
@@ -521,3 +522,25 @@ def test_a_budget_spent_before_any_training_step_still_ends(data):
     cands = symnet.discover(data, y, key=jax.random.key(0), config=config, deadline=t0 + 0.05)
     assert time.monotonic() - t0 < 60
     assert cands  # the baselines at least
+
+
+def test_time_limits_nest_and_the_outer_one_holds():
+    import time
+
+    from symnet._sympy_utils import TimeLimitExceeded, bounded_simplify, time_limit
+
+    def spin(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded), time_limit(0.3):
+        with contextlib.suppress(TimeLimitExceeded), time_limit(5.0):
+            spin(1.0)  # cut at the outer limit's 0.3 s, not the inner one's 5 s
+        spin(5.0)  # the outer limit, re-armed on the inner one's exit, fires at once
+    assert time.monotonic() - started < 0.8
+    with pytest.raises(TimeLimitExceeded), time_limit(0.3):
+        bounded_simplify(sympy.sin(sympy.Symbol("x")) ** 2, seconds=5.0)  # inside: fine
+        spin(5.0)
+    assert time.monotonic() - started < 1.5

@@ -11,7 +11,7 @@ import numpy as np
 import sympy
 
 from symnet._refit import drop_terms, evaluate, refit, round_constants
-from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify
+from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify, time_limit
 from symnet.search._select import pareto_front
 
 __all__ = ["CANCELLATION", "canonical_forms", "cancellation", "polish", "polish_front"]
@@ -119,7 +119,8 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3, rel_
 
     Rounding one of two redundant constants (``a * (b * x)``) changes nothing, so each
     round first merges constants (``expand_mul`` + bounded ``simplify``) and refits. Stops
-    early at ``deadline`` (a ``time.monotonic()`` value), keeping the last complete form;
+    at ``deadline`` (a ``time.monotonic()`` value; a round still running then is
+    interrupted, :func:`symnet._sympy_utils.time_limit`), keeping the last complete form;
     a round that sympy itself fails on (see :data:`SYMPY_FAILURES`) also keeps it.
     Simplification treats inputs that are positive at every sample as positive
     (``sqrt(c**2) = c`` there), so the formula is unchanged on the data. ``rel_tol``
@@ -138,14 +139,16 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3, rel_
         if left <= 0:
             break
         before = expr
-        try:
-            simple = bounded_simplify(sympy.expand_mul(expr).xreplace(pos), min(seconds, left))
-            trial = canonical_forms(_normalise_quotient(simple.xreplace(unpos)), symbols, X)
-            trial, _ = refit(trial, symbols, X, y, w)
-            trial = drop_terms(trial, symbols, X, y, w, deadline=deadline)
-            expr = round_constants(trial, symbols, X, y, w, deadline=deadline, **tol)
+        try:  # the whole round bounded: expand, factor and cancel can blow up too
+            with time_limit(None if deadline is None else left):
+                simple = bounded_simplify(sympy.expand_mul(expr).xreplace(pos), min(seconds, left))
+                trial = canonical_forms(_normalise_quotient(simple.xreplace(unpos)), symbols, X)
+                trial, _ = refit(trial, symbols, X, y, w)
+                trial = drop_terms(trial, symbols, X, y, w, deadline=deadline)
+                trial = round_constants(trial, symbols, X, y, w, deadline=deadline, **tol)
         except SYMPY_FAILURES:
             break
+        expr = trial
         if expr == before:
             break
     return expr
