@@ -21,6 +21,7 @@ from symnet.search import (
     view_symbols,
 )
 from symnet.search._group_library import shifts
+from symnet.search._library import fit_support, signed_powers
 from symnet.search._units import is_group_view, lead
 from symnet.units import Dim, Units
 
@@ -151,3 +152,31 @@ def test_symmetry_fits_find_the_law_of_a_surrogate_without_units():
     assert state.tried["symmetry"] and not any(v.name.startswith("sym") for v in state.views)
     n = len(state.candidates)
     assert len(symmetry_fits(state, data, DEFAULT_CONFIG, Budget.of(60)).candidates) == n
+
+
+def test_signed_powers_map_each_target_back_to_y() -> None:
+    """Each transformed target's exact formula maps back to ``y``'s: ``-(1 + x)**-1`` is a
+    line in the reciprocal target and ``-exp(-x)`` one in the log target; a target that
+    changes sign gets no powers."""
+    x = sympy.Symbol("x")
+    xs = np.linspace(0.5, 2.0, 7)
+    y = -1 / (1 + xs)
+    targets = signed_powers(y, (-1, 2), log=True)
+    assert len(targets) == 4
+    (_, same), (inv, to_y), _, (_, from_log) = targets
+    np.testing.assert_allclose(inv, 1 + xs)  # (s*y)**-1 with s = -1
+    assert sympy.simplify(to_y(1 + x) - (-1 / (1 + x))) == 0
+    assert sympy.simplify(from_log(-x) - (-sympy.exp(-x))) == 0
+    assert same(x) == x
+    assert len(signed_powers(np.array([-1.0, 2.0]), (-1, 2), log=True)) == 1
+
+
+def test_fit_support_returns_the_fit_and_its_residual_share() -> None:
+    """An exact support leaves no variance; a wrong one leaves (almost) all of it."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(50, 3))
+    y = 2.0 * A[:, 1] - 0.5
+    c, nmse = fit_support(A, (1,), y, np.ones(50))
+    np.testing.assert_allclose(c, [2.0, -0.5], atol=1e-12)
+    assert nmse < 1e-20
+    assert fit_support(A, (0,), y, np.ones(50))[1] > 0.5

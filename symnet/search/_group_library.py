@@ -38,8 +38,16 @@ import numpy as np
 import sympy
 from threadpoolctl import threadpool_limits
 
-from symnet._refit import refit
-from symnet.search._library import MAX_VIEW_NMSE, library, sparse_fits
+from symnet.search._library import (
+    MAX_VIEW_NMSE,
+    TARGET_POWERS,
+    add_formula,
+    fit_support,
+    library,
+    linear_formula,
+    signed_powers,
+    sparse_fits,
+)
 from symnet.search._reduce import GROUPS, propose
 from symnet.search._units import is_group_view
 from symnet.search._views import reduced_views, view_symbols
@@ -68,19 +76,20 @@ def _any(u):
     return np.all(np.abs(u) < 50)
 
 
-#: ``(name, formula of u, defined on these values?, takes a rate)``: transcendental terms
-#: of one group ``u``; those that take a rate ``r`` are also tried as ``t(r*u)``.
+#: ``(name, formula of u, its numpy function, defined on these values?, takes a rate)``:
+#: transcendental terms of one group ``u``; those that take a rate ``r`` are also tried
+#: as ``t(r*u)``.
 TERMS = (
-    ("exp", sympy.exp, _any, True),
-    ("exp-", lambda u: sympy.exp(-u), _any, True),
-    ("sin", sympy.sin, _any, True),
-    ("cos", sympy.cos, _any, True),
-    ("cos2", lambda u: sympy.cos(u) ** 2, _any, True),
-    ("tanh", sympy.tanh, _any, True),
-    ("log", sympy.log, _positive, False),
-    ("asin", sympy.asin, _inside, False),
-    ("root", lambda u: sympy.sqrt(1 - u**2), _inside, False),
-    ("gamma", lambda u: 1 / sympy.sqrt(1 - u**2), _inside, False),
+    ("exp", sympy.exp, np.exp, _any, True),
+    ("exp-", lambda u: sympy.exp(-u), lambda u: np.exp(-u), _any, True),
+    ("sin", sympy.sin, np.sin, _any, True),
+    ("cos", sympy.cos, np.cos, _any, True),
+    ("cos2", lambda u: sympy.cos(u) ** 2, lambda u: np.cos(u) ** 2, _any, True),
+    ("tanh", sympy.tanh, np.tanh, _any, True),
+    ("log", sympy.log, np.log, _positive, False),
+    ("asin", sympy.asin, np.arcsin, _inside, False),
+    ("root", lambda u: sympy.sqrt(1 - u**2), lambda u: np.sqrt(1 - u**2), _inside, False),
+    ("gamma", lambda u: 1 / sympy.sqrt(1 - u**2), lambda u: 1 / np.sqrt(1 - u**2), _inside, False),
 )
 #: Rates ``r`` besides 1 (angular frequencies and ``hbar = h/(2*pi)`` put multiples of
 #: ``pi`` inside the functions of a group).
@@ -108,14 +117,12 @@ def _singles(U, u, rated: bool):
         args = [(u[j], U[:, j])]
         if np.all(U[:, j] > 0):
             args.append((1 / u[j], 1 / U[:, j]))
-        for name, term, ok, takes_rate in TERMS:
+        for name, term, f, ok, takes_rate in TERMS:
             for arg, col in args:
                 for r in RATES if rated else (1,):
                     if (rated and not takes_rate) or not ok(float(r) * col):
                         continue
-                    e = term(r * arg)
-                    f = sympy.lambdify(u[j], e, "numpy")
-                    out[name, j, arg, r] = (e, np.asarray(f(U[:, j]), np.float64))
+                    out[name, j, arg, r] = (term(r * arg), f(float(r) * col))
     return out
 
 
@@ -174,26 +181,12 @@ def shifts(p: int) -> list[tuple[int, ...]]:
     return out
 
 
-def _targets(y):
-    """``(name, target, map back)``: ``y``, and where it keeps one sign ``s``,
-    ``(s*y)**p`` and ``log(s*y)``."""
-    out = [(y, lambda g: g)]
-    s = float(np.sign(y[0])) or 1.0
-    if np.all(s * y > 0):
-        for p in (-1, 2, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2)):
-            inv = sympy.Rational(1) / p
-            out.append(((s * y) ** float(p), lambda g, inv=inv, s=s: s * g**inv))
-        out.append((np.log(s * y), lambda g, s=s: s * sympy.exp(g)))
-    return out
-
-
 def group_fits(state, data, budget, view, n_groups: int, member: int, until: float | None):
     """The sparse fits of the module doc on ``view`` (the raw view of a reduction whose
     first ``n_groups`` inputs are groups), until ``time.monotonic()`` passes ``until``:
     the best of each size mapped back by the view, refit on the raw training data and
     added to ``state``'s candidates (members numbered from ``member`` down)."""
     tr, w = data.tr, data.w[data.tr]
-    sw = np.sqrt(w)
     U, yv0 = view.X[tr], view.y[tr]
     u = view_symbols(U.shape[1])
     exprs, A = group_terms(U, u, int(0.5 * len(tr)))
@@ -202,36 +195,27 @@ def group_fits(state, data, budget, view, n_groups: int, member: int, until: flo
         with np.errstate(all="ignore"):
             scale = np.prod([U[:, j] ** kj for j, kj in enumerate(k)], axis=0)
         shift = sympy.Mul(*(u[j] ** kj for j, kj in enumerate(k)))
-        for yv, back in _targets(yv0 / scale):
+        # a Gaussian of a group is a line in pi**2 in the log of the target
+        for yv, to_y in signed_powers(yv0 / scale, TARGET_POWERS, log=True):
             if until is not None and time.monotonic() > until:
                 break
             if not np.all(np.isfinite(yv)):
                 continue
-            var = np.average((yv - np.average(yv, weights=w)) ** 2, weights=w)
             for support in sparse_fits(A, yv, w, thresholds=(), pairs=PAIRS):
-                X1 = np.column_stack([A[:, list(support)], np.ones(len(tr))])
-                c = np.linalg.lstsq(X1 * sw[:, None], yv * sw, rcond=None)[0]
-                nmse = np.average((X1 @ c - yv) ** 2, weights=w) / var
+                c, nmse = fit_support(A, support, yv, w)
                 if nmse <= MAX_VIEW_NMSE:
-                    found.append((nmse, len(support), support, c, back, shift))
+                    found.append((nmse, len(support), support, c, to_y, shift))
     found.sort(key=lambda f: f[0])
     kept = {}
     for f in found:
         kept.setdefault(f[1], []).append(f)
-    for i, (_, _, support, c, back, shift) in enumerate(
+    for i, (_, _, support, c, to_y, shift) in enumerate(
         f for size in sorted(kept) for f in kept[size][:KEEP]
     ):
         if not budget.refits_open(state.n_refit, state.reserve(budget)):
             break
-        terms = (sympy.Float(ck) * exprs[j] for ck, j in zip(c[:-1], support, strict=True))
-        expr = view.back(shift * back(sympy.Add(*terms, sympy.Float(c[-1]))))
-        if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-            continue
-        expr, _ = refit(expr, data.symbols, *data.train)
-        state.n_refit += 1
-        cand = data.score(expr, member - i, budget.elapsed())
-        if cand is not None:
-            state.candidates.append(cand)
+        expr = view.back(shift * to_y(linear_formula(c, exprs, support)))
+        add_formula(state, data, budget, expr, member - i)
     return state
 
 

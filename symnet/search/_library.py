@@ -37,7 +37,16 @@ from threadpoolctl import threadpool_limits
 from symnet._refit import refit
 from symnet.search._views import view_symbols
 
-__all__ = ["MAX_TERMS", "library", "library_stage", "sparse_fits"]
+__all__ = [
+    "MAX_TERMS",
+    "add_formula",
+    "fit_support",
+    "library",
+    "library_stage",
+    "linear_formula",
+    "signed_powers",
+    "sparse_fits",
+]
 
 #: Powers of one input in the library.
 POWERS = (1, 2, 3, 4, -1, -2, -3, -4, sympy.Rational(1, 2), sympy.Rational(-1, 2))
@@ -169,23 +178,48 @@ def sparse_fits(
     return sorted(s for s in supports if s)
 
 
-def _targets(view, tr):
-    """The view's target ``y`` and, where it keeps one sign ``s``, the powers ``(s*y)**p``
-    (``p`` in ``TARGET_POWERS``: the reciprocal of ``1/(omega_0**2 - omega**2)``, the root
-    of ``omega**4/(omega**2 - omega_0**2)**2`` are short sums), with the maps of a formula
-    back."""
-    yv = view.y[tr]
-    out = [(yv, view.back)]
-    s = float(np.sign(yv[0])) or 1.0
-    if np.all(s * yv > 0):
-        for p in TARGET_POWERS:
+def signed_powers(y: np.ndarray, powers, log: bool = False):
+    """``[(target, to_y)]``: ``y`` and, where it keeps one sign ``s``, ``(s*y)**p`` for
+    ``p`` in ``powers`` and (``log``) ``log(s*y)``, each with the map ``to_y`` of a
+    formula ``g`` of that target to one of ``y`` (``s*g**(1/p)``, ``s*exp(g)``)."""
+    out = [(y, lambda g: g)]
+    s = float(np.sign(y[0])) or 1.0
+    if np.all(s * y > 0):
+        for p in powers:
             inv = sympy.Rational(1) / p
-
-            def back(g, inv=inv, s=s, view_back=view.back):
-                return view_back(s * g**inv)
-
-            out.append(((s * yv) ** float(p), back))
+            out.append(((s * y) ** float(p), lambda g, inv=inv, s=s: s * g**inv))
+        if log:
+            out.append((np.log(s * y), lambda g, s=s: s * sympy.exp(g)))
     return out
+
+
+def fit_support(A: np.ndarray, support, y: np.ndarray, w: np.ndarray):
+    """``(c, nmse)``: the weighted least-squares fit ``y ~ A[:, support] @ c[:-1] + c[-1]``
+    and the share of ``y``'s weighted variance it leaves."""
+    X1 = np.column_stack([A[:, list(support)], np.ones(len(y))])
+    sw = np.sqrt(w)
+    c = _lstsq(X1 * sw[:, None], y * sw)
+    var = np.average((y - np.average(y, weights=w)) ** 2, weights=w)
+    return c, np.average((X1 @ c - y) ** 2, weights=w) / var
+
+
+def linear_formula(c, exprs, support) -> sympy.Expr:
+    """``sum_k c_k * exprs[support_k] + c_last``, coefficients as floats."""
+    terms = (sympy.Float(ck) * exprs[k] for ck, k in zip(c[:-1], support, strict=True))
+    return sympy.Add(*terms, sympy.Float(c[-1]))
+
+
+def add_formula(state, data, budget, expr: sympy.Expr, member: int) -> None:
+    """A sparse fit's formula (in the user's variables) refit on the raw training data,
+    scored as member ``member`` and added to ``state``'s candidates; one not finite
+    everywhere (``nan``, ``zoo``) is dropped."""
+    if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        return
+    expr, _ = refit(expr, data.symbols, *data.train)
+    state.n_refit += 1
+    cand = data.score(expr, member, budget.elapsed())
+    if cand is not None:
+        state.candidates.append(cand)
 
 
 def library_stage(state, data, config, budget):
@@ -206,7 +240,6 @@ def library_fits(state, data, config, budget):
         return state
     done = state.memo.setdefault("library", {})
     tr, w = data.tr, data.w[data.tr]
-    sw = np.sqrt(w)
     for v, view in enumerate(state.views):
         if v in done or budget.late() or "log" in view.name:
             continue  # over logs of the inputs, library terms are not laws
@@ -214,22 +247,15 @@ def library_fits(state, data, config, budget):
         U = view.X[tr]
         u = view_symbols(U.shape[1])
         exprs, A = library(U, u, int(MAX_COLUMNS_PER_ROW * len(tr)))
-        for t, (yv, back) in enumerate(_targets(view, tr)):
-            var = np.average((yv - np.average(yv, weights=w)) ** 2, weights=w)
+        # the reciprocal of 1/(omega_0**2 - omega**2), the root of
+        # omega**4/(omega**2 - omega_0**2)**2 are short sums
+        for t, (yv, to_y) in enumerate(signed_powers(view.y[tr], TARGET_POWERS)):
             for i, support in enumerate(sparse_fits(A, yv, w)):
                 if not budget.refits_open(state.n_refit, state.reserve(budget)):
                     return state
-                X1 = np.column_stack([A[:, list(support)], np.ones(len(tr))])
-                c = _lstsq(X1 * sw[:, None], yv * sw)
-                if np.average((X1 @ c - yv) ** 2, weights=w) > MAX_VIEW_NMSE * var:
+                c, nmse = fit_support(A, support, yv, w)
+                if nmse > MAX_VIEW_NMSE:
                     continue
-                terms = (sympy.Float(ck) * exprs[k] for ck, k in zip(c[:-1], support, strict=True))
-                expr = back(sympy.Add(*terms, sympy.Float(c[-1])))
-                if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-                    continue
-                expr, _ = refit(expr, data.symbols, *data.train)
-                state.n_refit += 1
-                cand = data.score(expr, -1000 * (v + 1) - 100 * t - i, budget.elapsed())
-                if cand is not None:
-                    state.candidates.append(cand)
+                expr = view.back(to_y(linear_formula(c, exprs, support)))
+                add_formula(state, data, budget, expr, -1000 * (v + 1) - 100 * t - i)
     return state
