@@ -81,14 +81,11 @@ def write_run(model, run_dir) -> Path:
     """Writes the fitted ``model`` into the new directory ``run_dir``."""
     path = check_new_run_dir(run_dir, resume=True)
     path.mkdir(parents=True, exist_ok=True)
-    tables = model.equations_ if model.n_outputs_ > 1 else [model.equations_]
+    tables = model.equations_ if isinstance(model.equations_, list) else [model.equations_]
     for k, table in enumerate(tables):
-        name = "equations.csv" if model.n_outputs_ == 1 else f"equations_output{k}.csv"
+        name = "equations.csv" if len(tables) == 1 else f"equations_output{k}.csv"
         table.drop(columns=["sympy_format"]).to_csv(path / name, index=False)
-    selected = [
-        str(model.sympy(output=None if model.n_outputs_ == 1 else k))
-        for k in range(model.n_outputs_)
-    ]
+    selected = [str(model.sympy(output=k)) for k in range(model.n_outputs_)]
     (path / "selected.txt").write_text("\n".join(selected) + "\n")
     meta = {
         "seed": model.random_seed_,

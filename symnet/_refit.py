@@ -126,8 +126,9 @@ def _solve(f, X, y, w, c0, free, iters: int = 50):
         return np.where(np.isfinite(r), r, big)
 
     method = "lm" if X.shape[0] >= len(free) else "trf"
-    try:
-        sol = scipy.optimize.least_squares(resid, c0[free], method=method, max_nfev=iters)
+    try:  # huge finite residuals overflow the solver's cost (inf): a rejected step
+        with np.errstate(over="ignore", invalid="ignore"):
+            sol = scipy.optimize.least_squares(resid, c0[free], method=method, max_nfev=iters)
     except (ValueError, FloatingPointError):
         return c0, rss0
     c = c0.copy()

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_X", "check_X_y", "check_names", "feature_names"]
+__all__ = [
+    "as_float_array",
+    "check_X",
+    "check_X_y",
+    "check_finite",
+    "check_names",
+    "feature_names",
+]
 
 MIN_SAMPLES = 3
 
 
-def _as_float_array(a, name: str) -> np.ndarray:
+def as_float_array(a, name: str) -> np.ndarray:
     if a is None:
         raise ValueError(
             f"`{name}` is None: this estimator requires y to be passed, but the target y is None."
@@ -43,17 +50,17 @@ def _as_float_array(a, name: str) -> np.ndarray:
 
 def check_X(X, name: str = "X") -> np.ndarray:
     """Validates a 2-D finite numeric input; returns it as float64."""
-    X = _as_float_array(X, name)
+    X = as_float_array(X, name)
     if X.ndim != 2:
         raise ValueError(
             f"`{name}` must be 2-D with shape (n_samples, n_features), got shape {X.shape}. "
             "Reshape your data: X.reshape(-1, 1) for a single feature."
         )
-    _check_finite(X, name)
+    check_finite(X, name)
     return X
 
 
-def _check_finite(arr, name):
+def check_finite(arr, name):
     bad = ~np.isfinite(arr)
     if bad.any():
         where = np.argwhere(bad)[0].tolist()
@@ -71,7 +78,7 @@ def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndar
         values, non-numeric data, a constant target, or invalid sample weights.
     """
     X = check_X(X)
-    y = _as_float_array(y, "y")
+    y = as_float_array(y, "y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -88,12 +95,12 @@ def check_X_y(X, y, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndar
         raise ValueError(
             f"`X` has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
         )
-    _check_finite(y, "y")
+    check_finite(y, "y")
     if np.ptp(y) == 0:
         raise ValueError(f"`y` is constant (every value is {float(y[0])!r}); nothing to fit.")
     w = None
     if sample_weight is not None:
-        w = _as_float_array(sample_weight, "sample_weight")
+        w = as_float_array(sample_weight, "sample_weight")
         if w.shape != y.shape:
             raise ValueError(f"`sample_weight` must have shape {y.shape}, got {w.shape}.")
         if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:

@@ -282,3 +282,36 @@ def test_calls_reject_bad_arguments() -> None:
         system.rhs(np.ones((4, 3)))
     with pytest.raises(dataclasses.FrozenInstanceError):
         system.name = "other"  # type: ignore[misc]
+
+
+def test_odebench_catalogue_has_its_63_systems_and_both_starts() -> None:
+    from collections import Counter
+
+    from symnet.systems import ODEBENCH_TIMES, odebench_systems
+
+    systems = odebench_systems()
+    assert len(systems) == 63
+    assert Counter(len(s.system.states) for s in systems.values()) == {1: 23, 2: 28, 3: 10, 4: 2}
+    entry = systems["ode24"]
+    assert entry.number == 24 and entry.system.catalogue == "odebench"
+    for which in (0, 1):
+        x = entry.trajectory(which)
+        assert x.shape == (512, 2)
+        np.testing.assert_allclose(x[0], entry.starts[which])
+        slope = np.gradient(x, ODEBENCH_TIMES, axis=0)[5:-5]
+        scale = np.abs(slope).max(axis=0)
+        assert np.max(np.abs(slope - entry.system.rhs(x)[5:-5]) / scale) < 1e-2
+    with pytest.raises(ValueError, match="which"):
+        entry.trajectory(2)
+
+
+def test_solve_rejects_bad_starts_and_times() -> None:
+    from symnet.systems import strogatz_systems
+
+    vdp = strogatz_systems()["vdp"]
+    with pytest.raises(ValueError, match="initial must be 2 finite values"):
+        vdp.solve([1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        vdp.solve([1.0, 0.0], [0.0, 1.0, 0.5])
+    x = vdp.solve([1.0, 0.0], np.linspace(0.0, 1.0, 11))
+    assert x.shape == (11, 2) and np.all(x[0] == [1.0, 0.0])

@@ -14,6 +14,8 @@ The packaged catalogues:
   :data:`STROGATZ_SIMULATION`.
 - :func:`chaotic_systems`: 39 chaotic flows of dysts (Gilpin 2021), sampled on the
   attractor with :data:`CHAOTIC_SIMULATION`.
+- :func:`odebench_systems`: the 63 systems of ODEBench (ODEFormer), each with its two
+  initial conditions, integrated as :data:`ODEBENCH_SIMULATION` says.
 
 The benchmark suites ``"strogatz"`` and ``"chaotic"`` of :mod:`symnet.datasets` ask for
 one right-hand side of one of these systems per task. :func:`parse_formula` and
@@ -34,9 +36,13 @@ Example:
 from __future__ import annotations
 
 from symnet.systems._catalogue import CHAOTIC_SIMULATION as CHAOTIC_SIMULATION
+from symnet.systems._catalogue import ODEBENCH_SIMULATION as ODEBENCH_SIMULATION
+from symnet.systems._catalogue import ODEBENCH_TIMES as ODEBENCH_TIMES
 from symnet.systems._catalogue import STROGATZ_BOXES as STROGATZ_BOXES
 from symnet.systems._catalogue import STROGATZ_SIMULATION as STROGATZ_SIMULATION
+from symnet.systems._catalogue import OdeBenchSystem as OdeBenchSystem
 from symnet.systems._catalogue import chaotic_systems as chaotic_systems
+from symnet.systems._catalogue import odebench_systems as odebench_systems
 from symnet.systems._catalogue import strogatz_systems as strogatz_systems
 from symnet.systems._formula import compile_formula as compile_formula
 from symnet.systems._formula import parse_formula as parse_formula
@@ -47,6 +53,9 @@ from symnet.systems._system import System as System
 
 __all__ = [
     "CHAOTIC_SIMULATION",
+    "ODEBENCH_SIMULATION",
+    "ODEBENCH_TIMES",
+    "OdeBenchSystem",
     "STROGATZ_BOXES",
     "STROGATZ_SIMULATION",
     "Regime",
@@ -55,6 +64,7 @@ __all__ = [
     "chaotic_systems",
     "compile_formula",
     "make_rng",
+    "odebench_systems",
     "parse_formula",
     "strogatz_systems",
 ]

@@ -6,11 +6,14 @@ order, and come with the :class:`Simulation` their benchmark suites sample them 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
+import json
 import math
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 
 from symnet.systems._simulation import Regime, Simulation
@@ -18,9 +21,13 @@ from symnet.systems._system import System
 
 __all__ = [
     "CHAOTIC_SIMULATION",
+    "ODEBENCH_SIMULATION",
+    "ODEBENCH_TIMES",
+    "OdeBenchSystem",
     "STROGATZ_BOXES",
     "STROGATZ_SIMULATION",
     "chaotic_systems",
+    "odebench_systems",
     "strogatz_systems",
 ]
 
@@ -174,3 +181,94 @@ def chaotic_systems() -> dict[str, System]:
         ValueError: if the table gives one system several periods.
     """
     return dict(_chaotic())
+
+
+#: ODEBench's protocol: one trajectory from a given initial condition, 512 states evenly
+#: spaced over :math:`t \in [0, 10]`, LSODA with ``rtol = atol = 1e-9``.
+ODEBENCH_SIMULATION = Simulation(
+    default=Regime(start="initial"),
+    extrapolation=Regime(start="initial"),
+    points=512,
+    trajectories=1,
+    field="math",
+)
+#: The recorded times of an ODEBench trajectory.
+ODEBENCH_TIMES = np.linspace(0.0, 10.0, ODEBENCH_SIMULATION.points)
+ODEBENCH_TIMES.setflags(write=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class OdeBenchSystem:
+    """One ODEBench system: the :class:`System` (states ``x_0 .. x_{d-1}``, constants
+    ``c_i`` as its parameters, :attr:`System.initial` the first initial condition) and
+    both of ODEBench's initial conditions (fit on the first, test generalisation on the
+    second).
+
+    Attributes:
+        system: the system.
+        starts: the two initial conditions.
+        number: ODEBench's id (1..63).
+    """
+
+    system: System
+    starts: tuple[tuple[float, ...], tuple[float, ...]]
+    number: int
+
+    def trajectory(self, which: int = 0) -> np.ndarray:
+        """The states at :data:`ODEBENCH_TIMES` from initial condition ``which`` (0 or
+        1): shape ``(512, d)``."""
+        if which not in (0, 1):
+            raise ValueError(f"which must be 0 or 1 (ODEBench's two starts), got {which!r}")
+        return _odebench_trajectory(self.system, self.starts[which])
+
+
+@functools.lru_cache(maxsize=256)
+def _odebench_trajectory(system: System, start: tuple[float, ...]) -> np.ndarray:
+    states = system.solve(start, ODEBENCH_TIMES)
+    states.setflags(write=False)
+    return states
+
+
+@functools.cache
+def _odebench() -> dict[str, OdeBenchSystem]:
+    text = files("symnet.data").joinpath("odebench_equations.csv").read_text(encoding="utf-8")
+    table = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    systems = {}
+    for row in table.itertuples(index=False):
+        d = int(row.dim)
+        starts = tuple(tuple(float(v) for v in ic) for ic in json.loads(row.initial_conditions))
+        lo = np.min(starts, axis=0)
+        hi = np.max(starts, axis=0)
+        pad = np.maximum(1.0, 0.5 * np.maximum(np.abs(lo), np.abs(hi)))
+        name = f"ode{int(row.id):02d}"
+        system = System(
+            name=name,
+            states=tuple(f"x_{i}" for i in range(d)),
+            derivatives=tuple(e.strip().replace("^", "**") for e in row.equation.split("|")),
+            parameters={f"c_{i}": float(c) for i, c in enumerate(json.loads(row.constants))},
+            box=tuple((float(a), float(b)) for a, b in zip(lo - pad, hi + pad, strict=True)),
+            initial=starts[0],
+            simulation=ODEBENCH_SIMULATION,
+            catalogue="odebench",
+            description=row.description,
+        )
+        systems[name] = OdeBenchSystem(system, (starts[0], starts[1]), int(row.id))
+    return systems
+
+
+def odebench_systems() -> dict[str, OdeBenchSystem]:
+    r"""The 63 systems of ODEBench (d'Ascoli et al., ODEFormer, ICLR 2024), by name
+    (``"ode01"`` .. ``"ode63"``), in file order.
+
+    From ``symnet/data/odebench_equations.csv``: 23 one-, 28 two-, 10 three- and 2
+    four-dimensional systems, mostly from Strogatz's book, with constants ``c_i`` and two
+    initial conditions each. The protocol (:data:`ODEBENCH_SIMULATION`) integrates a
+    system from one of them over :math:`t \in [0, 10]` and records 512 evenly spaced
+    states (:meth:`OdeBenchSystem.trajectory`); methods see only the times and states.
+    The systems' boxes are nominal (the span of the two starts, padded by
+    :math:`\max(1, |s|/2)`): trajectories are started from the fixed conditions, not drawn.
+
+    Returns:
+        A new dict of the (immutable, cached) systems.
+    """
+    return dict(_odebench())

@@ -261,6 +261,44 @@ class System:
         limit = self.simulation.limit
         return all(np.all(np.isfinite(a)) and np.max(np.abs(a)) <= limit for a in (states, values))
 
+    def solve(self, initial, times) -> np.ndarray:
+        """The trajectory from ``initial`` at ``times[0]``, recorded at ``times``: shape
+        ``(len(times), d)``, integrated with the simulation's ``method``, ``rtol`` and
+        ``atol`` (no escape test, no acceptance test).
+
+        Raises:
+            ValueError: if ``initial`` has not one finite value per state or ``times`` is
+                not a strictly increasing 1-D array of at least two finite times.
+            RuntimeError: if the solver fails before ``times[-1]``.
+        """
+        d = len(self.states)
+        start = np.asarray(initial, dtype=np.float64)
+        if start.shape != (d,) or not np.all(np.isfinite(start)):
+            raise ValueError(
+                f"initial must be {d} finite values (one per state of {self.name!r}), "
+                f"got {initial!r}"
+            )
+        t = np.asarray(times, dtype=np.float64)
+        if t.ndim != 1 or t.size < 2 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValueError(
+                f"times must be a strictly increasing 1-D array of >= 2 finite times, "
+                f"got shape {t.shape}"
+            )
+        simulation = self.simulation
+        with np.errstate(all="ignore"):
+            solution = solve_ivp(
+                self.vector_field(),
+                (t[0], t[-1]),
+                start,
+                method=simulation.method,
+                t_eval=t,
+                rtol=simulation.rtol,
+                atol=simulation.atol,
+            )
+        if solution.status != 0 or solution.y.shape != (d, t.size):
+            raise RuntimeError(f"{self.key}: the solver failed ({solution.message})")
+        return solution.y.T
+
     def trajectory(self, rng: np.random.Generator, *, extrapolate: bool = False) -> np.ndarray:
         """One accepted trajectory, shape ``(points, d)``, recorded at :meth:`times`.
 

@@ -1,0 +1,16 @@
+r"""Equations of dynamical systems from measured trajectories.
+
+:class:`SymbolicODE` finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)` in closed
+form from one or several trajectories (derivatives estimated by :func:`differentiate`:
+finite differences, Savitzky–Golay or a smoothing spline), predicts derivatives, and
+simulates the system it found (diffrax).
+"""
+
+from __future__ import annotations
+
+from symnet.dynamics._derivatives import DEFAULT_METHOD as DEFAULT_METHOD
+from symnet.dynamics._derivatives import METHODS as METHODS
+from symnet.dynamics._derivatives import differentiate as differentiate
+from symnet.dynamics._ode import SymbolicODE as SymbolicODE
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "SymbolicODE", "differentiate"]

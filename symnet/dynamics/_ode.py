@@ -1,0 +1,278 @@
+r"""``SymbolicODE``: equations of a dynamical system from its trajectories.
+
+Given trajectories :math:`\mathbf x(t)` (and optional controls :math:`\mathbf u(t)`), the
+estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula per state:
+
+1. derivatives :math:`\dot{\mathbf x}(t_k)` are estimated trajectory by trajectory
+   (:func:`symnet.dynamics.differentiate`, ``differentiation=``), unless given;
+2. the rows of all trajectories are pooled and a :class:`symnet.SymbolicRegressor`
+   (``regressor=``, a template whose settings are used; ``max_time`` and
+   ``random_state`` here override its own) fits every state's derivative over all states
+   and controls: one multi-output search, so the compiled training programs are shared
+   across states and the time budget is split evenly between them.
+
+The fitted system is plain data (sympy formulas, DataFrames): it pickles, and
+``fit(..., run_dir=)`` saves it as :class:`symnet.SymbolicRegressor` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
+
+from symnet import _persist
+from symnet._estimator import SymbolicRegressor
+from symnet._printing import formula_str
+from symnet.dynamics._derivatives import DEFAULT_METHOD, METHODS, differentiate
+from symnet.dynamics._simulate import integrate, vector_field
+from symnet.dynamics._trajectories import arrays, as_list, trajectories
+
+__all__ = ["SymbolicODE"]
+
+METRICS = ("derivative", "trajectory")
+
+
+def _r2(truth: np.ndarray, pred: np.ndarray) -> float:
+    """R^2 averaged over the states (columns); ``-inf`` where the prediction is not
+    finite (a simulation that blew up)."""
+    if not np.all(np.isfinite(pred)):
+        return float("-inf")
+    return float(r2_score(truth, pred))
+
+
+class SymbolicODE(BaseEstimator):
+    """Discovers :math:`\\dot{\\mathbf x} = F(\\mathbf x, \\mathbf u)` in closed form from
+    trajectories (module doc), as pysindy's ``SINDy`` does with a fixed library.
+
+    Args:
+      regressor: a :class:`symnet.SymbolicRegressor` whose settings (operators, steps,
+        presets, selection ...) the search of every state uses; None: the defaults.
+      differentiation: how derivatives are estimated when ``fit`` gets no ``x_dot``: a
+        key of :data:`symnet.dynamics.METHODS` (``"spline"``, the default, does best at
+        1 % noise; ``"finite_difference"``, ``"savgol"``).
+      max_time: wall-clock budget of ``fit`` in seconds for the whole system (None:
+        the regressor's own).
+      random_state: seed (None: the regressor's own).
+
+    Attributes:
+      equations_: one Pareto front (DataFrame, as ``SymbolicRegressor.equations_``) per
+        state, a list.
+      regressor_: the fitted multi-output :class:`symnet.SymbolicRegressor`.
+      feature_names_in_: state names, then control names.
+      state_names_, control_names_: the states' and controls' names.
+      n_states_, n_controls_: their counts.
+
+    Example:
+      >>> t = np.linspace(0.0, 4.0, 81)
+      >>> x = np.exp(-0.5 * t)[:, None]
+      >>> model = SymbolicODE(
+      ...     regressor=SymbolicRegressor(steps=400, n_restarts=2), random_state=0
+      ... ).fit(x, t, feature_names=["x"])
+      >>> print(model)
+      x' = -x/2
+    """
+
+    def __init__(
+        self,
+        *,
+        regressor: SymbolicRegressor | None = None,
+        differentiation: str = DEFAULT_METHOD,
+        max_time: float | None = None,
+        random_state=None,
+    ):
+        self.regressor = regressor
+        self.differentiation = differentiation
+        self.max_time = max_time
+        self.random_state = random_state
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _template(self) -> SymbolicRegressor:
+        if self.regressor is not None and not isinstance(self.regressor, SymbolicRegressor):
+            raise ValueError(
+                f"`regressor` must be a SymbolicRegressor or None, got {self.regressor!r}."
+            )
+        model = clone(self.regressor) if self.regressor is not None else SymbolicRegressor()
+        if self.max_time is not None:
+            model.set_params(max_time=self.max_time)
+        if self.random_state is not None:
+            model.set_params(random_state=self.random_state)
+        return model
+
+    def fit(self, x, t=None, *, x_dot=None, u=None, feature_names=None, run_dir=None):
+        """Finds one formula per state; returns ``self``.
+
+        Args:
+          x: states, an array or DataFrame ``(n_times, n_states)`` (its columns name the
+            states), or a list of them (several trajectories, lengths may differ), at
+            least 5 times each.
+          t: the times: a step (default 1), an array of strictly increasing times (may be
+            irregular), or a list of arrays, one per trajectory.
+          x_dot: the derivatives, shaped like ``x``; given, nothing is estimated.
+          u: control inputs (arrays or DataFrames ``(n_times, n_controls)`` like ``x``),
+            which enter the right-hand sides but are not modelled.
+          feature_names: state names, overriding a DataFrame's columns (default
+            ``x0, x1, ...``; controls ``u0, u1, ...`` or a DataFrame ``u``'s columns).
+          run_dir: a new (or empty) directory receiving the equations, the selected
+            system and the pickled model (never overwritten; see ``SymbolicRegressor``).
+        """
+        if self.differentiation not in METHODS:
+            raise ValueError(
+                f"`differentiation` must be one of {sorted(METHODS)}, "
+                f"got {self.differentiation!r}."
+            )
+        model = self._template()
+        if run_dir is not None:
+            _persist.check_new_run_dir(run_dir)
+        data = trajectories(x, t, x_dot, u, feature_names)
+        dots = data.x_dot or [
+            differentiate(a, ts, self.differentiation)
+            for a, ts in zip(data.x, data.t, strict=True)
+        ]
+        columns = [np.vstack(data.x)]
+        if data.u is not None:
+            columns.append(np.vstack(data.u))
+        names = data.states + data.controls
+        model.fit(np.hstack(columns), np.vstack(dots), variable_names=names)
+        self.regressor_ = model
+        self.state_names_ = list(data.states)
+        self.control_names_ = list(data.controls)
+        self.n_states_ = len(data.states)
+        self.n_controls_ = len(data.controls)
+        self.n_outputs_ = self.n_states_
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.equations_ = (
+            list(model.equations_) if isinstance(model.equations_, list) else [model.equations_]
+        )
+        self.random_seed_ = model.random_seed_
+        if run_dir is not None:
+            _persist.write_run(self, run_dir)
+        return self
+
+    @classmethod
+    def from_file(cls, run_dir) -> SymbolicODE:
+        """Restores a model saved by ``fit(..., run_dir=...)``."""
+        return _persist.read_run(run_dir, cls)
+
+    # -- formulas --------------------------------------------------------------------------
+    def _output(self, output):
+        return None if self.n_states_ == 1 else output
+
+    def sympy(self, index: int | None = None, output: int | None = None):
+        """The selected (or ``index``-th of the front) right-hand side of state ``output``
+        over the user's names; without ``output``, the list over all states."""
+        check_is_fitted(self, "equations_")
+        if output is None:
+            return [self.sympy(index, k) for k in range(self.n_states_)]
+        if not 0 <= output < self.n_states_:
+            raise ValueError(f"`output` must be in 0..{self.n_states_ - 1}, got {output!r}.")
+        return self.regressor_.sympy(index, self._output(output))
+
+    def latex(self, index: int | None = None, output: int | None = None):
+        """LaTeX of :meth:`sympy` (a list without ``output``)."""
+        exprs = self.sympy(index, output)
+        return [sympy.latex(e) for e in exprs] if output is None else sympy.latex(exprs)
+
+    def equations(self) -> list[str]:
+        """The selected system as lines ``x' = ...``."""
+        return [
+            f"{name}' = {formula_str(expr)}"
+            for name, expr in zip(self.state_names_, self.sympy(), strict=True)
+        ]
+
+    def __str__(self) -> str:
+        if not hasattr(self, "equations_"):
+            return repr(self)
+        return "\n".join(self.equations())
+
+    def _symbols(self):
+        states = [sympy.Symbol(n, real=True) for n in self.state_names_]
+        controls = [sympy.Symbol(n, real=True) for n in self.control_names_]
+        return states, controls
+
+    # -- predictions -----------------------------------------------------------------------
+    def predict(self, x, u=None):
+        """The derivatives :math:`F(\\mathbf x, \\mathbf u)` at states ``x`` (an array
+        ``(n, n_states)`` or a list of them, with controls ``u`` alike): ``(n,
+        n_states)``, or a list."""
+        check_is_fitted(self, "equations_")
+        xs = arrays(x, "x", None)
+        us = None if u is None else arrays(u, "u", len(xs))
+        self._check_columns(xs, us)
+        out = []
+        for k, a in enumerate(xs):
+            inputs = a if us is None else np.hstack([a, us[k]])
+            pred = self.regressor_.predict(inputs)
+            out.append(pred.reshape(len(a), self.n_states_))
+        return out if as_list(x)[1] else out[0]
+
+    def _check_columns(self, xs, us) -> None:
+        d, m = xs[0].shape[1], 0 if us is None else us[0].shape[1]
+        if d != self.n_states_:
+            raise ValueError(f"`x` must have {self.n_states_} states (columns), got {d}.")
+        if m != self.n_controls_:
+            raise ValueError(f"`u` must have {self.n_controls_} controls (columns), got {m}.")
+
+    def simulate(self, x0, t, u=None) -> np.ndarray:
+        """Integrates the selected system from ``x0`` at ``t[0]`` and returns the states at
+        the times ``t`` (strictly increasing): ``(len(t), n_states)``, float64 (diffrax,
+        :func:`symnet.dynamics._simulate.integrate`); ``u`` the controls at the times
+        ``t``, ``(len(t), n_controls)``. A blow-up leaves the states from there on NaN."""
+        check_is_fitted(self, "equations_")
+        x0 = np.asarray(x0, dtype=np.float64).ravel()
+        if x0.shape != (self.n_states_,) or not np.all(np.isfinite(x0)):
+            raise ValueError(
+                f"`x0` must be {self.n_states_} finite values (one per state), got {x0!r}."
+            )
+        times = np.asarray(t, dtype=np.float64)
+        if times.ndim != 1 or len(times) < 2 or np.any(np.diff(times) <= 0):
+            raise ValueError(
+                f"`t` must be a strictly increasing 1-D array of >= 2 times, got shape "
+                f"{times.shape}."
+            )
+        controls = None
+        if self.n_controls_ or u is not None:
+            if u is None:
+                raise ValueError(
+                    f"`u` is required: the system has controls {self.control_names_}."
+                )
+            controls = np.asarray(u, dtype=np.float64).reshape(len(times), -1)
+            if controls.shape[1] != self.n_controls_:
+                raise ValueError(
+                    f"`u` must have {self.n_controls_} columns, got {controls.shape[1]}."
+                )
+        if not hasattr(self, "_field"):
+            self._field = vector_field(self.sympy(), *self._symbols())
+        F, params = self._field
+        return integrate(F, params, x0, times, controls)
+
+    def score(self, x, t=None, u=None, *, x_dot=None, metric: str = "derivative") -> float:
+        """R^2 of the system on trajectories ``x`` (times ``t``, controls ``u``, as
+        ``fit`` takes them): ``"derivative"`` compares :meth:`predict` with ``x_dot``
+        (estimated with ``differentiation`` when not given); ``"trajectory"`` simulates
+        each trajectory from its first state and compares the states (``-inf`` when a
+        simulation blows up)."""
+        if metric not in METRICS:
+            raise ValueError(f"`metric` must be one of {list(METRICS)}, got {metric!r}.")
+        check_is_fitted(self, "equations_")
+        data = trajectories(x, t, x_dot, u, self.state_names_)
+        self._check_columns(data.x, data.u)
+        if metric == "trajectory":
+            sims = [
+                self.simulate(a[0], ts, None if data.u is None else data.u[k])
+                for k, (a, ts) in enumerate(zip(data.x, data.t, strict=True))
+            ]
+            return _r2(np.vstack(data.x), np.vstack(sims))
+        dots = data.x_dot or [
+            differentiate(a, ts, self.differentiation)
+            for a, ts in zip(data.x, data.t, strict=True)
+        ]
+        preds = self.predict(data.x, data.u)
+        return _r2(np.vstack(dots), np.vstack(preds))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_field", None)  # JAX functions: rebuilt on demand
+        return state

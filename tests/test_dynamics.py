@@ -1,0 +1,179 @@
+"""symnet.dynamics: derivative estimators, trajectories, simulation and SymbolicODE."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+
+from symnet import SymbolicRegressor
+from symnet.dynamics import METHODS, SymbolicODE, differentiate
+from symnet.dynamics._derivatives import noise_level
+from symnet.dynamics._simulate import integrate, vector_field
+from symnet.dynamics._trajectories import trajectories
+
+FAST = SymbolicRegressor(steps=600, n_restarts=2, sparsity=(3e-3, 1e-2), max_candidates=6)
+
+
+# -- derivatives ---------------------------------------------------------------------------
+def test_finite_differences_are_exact_for_quadratics_on_irregular_grids() -> None:
+    t = np.sort(np.random.default_rng(0).uniform(0.0, 2.0, 40))
+    x = np.column_stack([3 * t**2 - t, t])
+    d = differentiate(x, t, "finite_difference")
+    np.testing.assert_allclose(d, np.column_stack([6 * t - 1, 1 + 0 * t]), atol=1e-9)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_differentiates_a_smooth_trajectory(method) -> None:
+    t = np.linspace(0.0, 2 * np.pi, 200)
+    d = differentiate(np.sin(t), t, method)
+    assert d.shape == t.shape
+    assert np.max(np.abs(d - np.cos(t))[10:-10]) < 1e-3
+
+
+def test_the_spline_is_robust_to_noise_where_differences_are_not() -> None:
+    """At 1 % noise the smoothing spline's derivative error is several times smaller."""
+    t = np.linspace(0.0, 10.0, 512)
+    x = np.sin(t) + 0.01 * np.random.default_rng(1).normal(size=t.size)
+    err = {m: np.sqrt(np.mean((differentiate(x, t, m) - np.cos(t)) ** 2)) for m in METHODS}
+    assert err["spline"] < 0.05 < err["finite_difference"]
+    assert err["spline"] < err["savgol"]
+
+
+def test_noise_level_estimates_white_noise() -> None:
+    rng = np.random.default_rng(2)
+    t = np.linspace(0.0, 10.0, 2000)
+    assert noise_level(np.sin(t) + 0.03 * rng.normal(size=t.size)) == pytest.approx(0.03, rel=0.1)
+    assert noise_level(np.sin(t)) < 1e-6
+
+
+def test_the_spline_does_not_oversmooth_a_fast_noise_free_state() -> None:
+    """GCV alone flattens a noise-free oscillation of many periods; the noise bound keeps
+    the spline close."""
+    t = np.linspace(0.0, 10.0, 512)
+    x = np.sin(12 * t) * np.exp(0.1 * t)
+    truth = 12 * np.cos(12 * t) * np.exp(0.1 * t) + 0.1 * x
+    err = differentiate(x, t, "spline") - truth
+    assert np.sqrt(np.mean(err[20:-20] ** 2)) < 1e-2 * np.std(truth)
+
+
+def test_differentiate_rejects_unknown_methods_and_short_series() -> None:
+    t = np.arange(10.0)
+    with pytest.raises(ValueError, match="differentiation must be one of"):
+        differentiate(t, t, "magic")
+    with pytest.raises(ValueError, match=">= 5 samples"):
+        differentiate(t[:4], t[:4])
+
+
+# -- trajectories --------------------------------------------------------------------------
+def _traj(n=20, d=2):
+    return np.random.default_rng(0).normal(size=(n, d))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(x=_traj(), t=np.r_[0.0, 2.0, 1.0, np.arange(3.0, 20.0)]), "strictly increasing"),
+        (dict(x=[_traj(), _traj(d=3)]), "same states"),
+        (dict(x=_traj(n=4)), "at least 5 samples"),
+        (dict(x=np.where(np.eye(20, 2) > 0, np.nan, _traj())), "finite"),
+        (dict(x=_traj(), x_dot=_traj(n=19)), "x_dot"),
+        (dict(x=_traj(), u=_traj(n=19, d=1)), "`u`"),
+        (dict(x=[_traj(), _traj()], t=[np.arange(20.0)]), "one array of times per trajectory"),
+        (dict(x=_traj(), t=np.arange(19.0)), "one time per sample"),
+        (dict(x=_traj(), t=-0.1), "time step"),
+        (dict(x=_traj(), feature_names=["a"]), "feature_names"),
+        (dict(x=np.array([["a", "b"]] * 10)), "numeric"),
+    ],
+)
+def test_bad_trajectories_name_the_parameter(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        trajectories(**kwargs)
+
+
+def test_trajectories_take_frames_lists_and_steps() -> None:
+    frame = pd.DataFrame(_traj(), columns=["p", "q"])
+    data = trajectories([frame, frame.iloc[:10]], t=0.5, u=[_traj(d=1), _traj(n=10, d=1)])
+    assert data.states == ["p", "q"] and data.controls == ["u0"]
+    np.testing.assert_allclose(data.t[1], 0.5 * np.arange(10))
+
+
+# -- simulation ----------------------------------------------------------------------------
+def test_integrate_matches_closed_forms_with_and_without_controls() -> None:
+    x, u = sympy.symbols("x u", real=True)
+    t = np.linspace(0.0, 3.0, 31)
+    F, params = vector_field([-0.7 * x], [x])
+    np.testing.assert_allclose(
+        integrate(F, params, [2.0], t)[:, 0], 2 * np.exp(-0.7 * t), rtol=1e-7
+    )
+    F, params = vector_field([-x + 2.0 * u], [x], [u])
+    y = integrate(F, params, [0.0], t, np.ones((31, 1)))[:, 0]
+    np.testing.assert_allclose(y, 2 * (1 - np.exp(-t)), atol=1e-7)
+
+
+def test_a_blow_up_leaves_nan_not_garbage() -> None:
+    x = sympy.Symbol("x", real=True)
+    F, params = vector_field([x**2], [x])
+    y = integrate(F, params, [1.0], np.linspace(0.0, 2.0, 5))[:, 0]
+    assert y[0] == 1.0 and np.isnan(y[-1])
+
+
+# -- the estimator ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def oscillator():
+    """A damped oscillator from two trajectories of different lengths, irregular times."""
+    rng = np.random.default_rng(0)
+    xs, ts = [], []
+    for n, (a, b) in ((120, (1.0, 0.0)), (90, (0.0, 1.5))):
+        t = np.sort(rng.uniform(0.0, 6.0, n))
+        t[0] = 0.0
+        w = np.sqrt(1 - 0.1**2)
+        c = (b + 0.1 * a) / w
+        e = np.exp(-0.1 * t)
+        p = e * (a * np.cos(w * t) + c * np.sin(w * t))
+        v = e * ((c * w - 0.1 * a) * np.cos(w * t) - (a * w + 0.1 * c) * np.sin(w * t))
+        xs.append(pd.DataFrame({"p": p, "v": v}))
+        ts.append(t)
+    model = SymbolicODE(regressor=FAST, random_state=0).fit(xs, ts)
+    return model, xs, ts
+
+
+def test_fit_finds_a_damped_oscillator(oscillator) -> None:
+    model, xs, ts = oscillator
+    p, v = sympy.symbols("p v", real=True)
+    rhs = [sympy.nsimplify(e, tolerance=1e-3, rational=True) for e in model.sympy()]
+    assert rhs == [v, -p - v / 5]
+    assert str(model).splitlines()[0] == "p' = v"
+    assert len(model.equations_) == 2 and model.latex()[0] == "v"
+    assert model.score(xs, ts, metric="trajectory") > 0.999
+
+
+def test_predict_simulate_and_pickle(oscillator, tmp_path) -> None:
+    model, xs, ts = oscillator
+    pred = model.predict(xs)
+    assert isinstance(pred, list) and pred[0].shape == xs[0].shape
+    sim = model.simulate(xs[0].iloc[0], ts[0])
+    np.testing.assert_allclose(sim, xs[0], atol=1e-3)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(again.simulate(xs[0].iloc[0], ts[0]), sim)
+    model2 = SymbolicODE(regressor=FAST, random_state=0).fit(
+        xs[0], ts[0], run_dir=tmp_path / "run"
+    )
+    loaded = SymbolicODE.from_file(tmp_path / "run")
+    assert loaded.sympy() == model2.sympy()
+    assert (tmp_path / "run" / "equations_output1.csv").is_file()
+
+
+def test_bad_settings_and_queries(oscillator) -> None:
+    model, xs, ts = oscillator
+    with pytest.raises(ValueError, match="`differentiation`"):
+        SymbolicODE(differentiation="magic").fit(xs[0], ts[0])
+    with pytest.raises(ValueError, match="`regressor`"):
+        SymbolicODE(regressor="fast").fit(xs[0], ts[0])
+    with pytest.raises(ValueError, match="`x0`"):
+        model.simulate([1.0], ts[0])
+    with pytest.raises(ValueError, match="`x` must have 2 states"):
+        model.predict(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="`metric`"):
+        model.score(xs, ts, metric="r2")
