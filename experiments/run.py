@@ -130,7 +130,9 @@ def _commit() -> str:
 BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _launch(task, method, noise, seed, max_time, hard, slots=None):
+def _launch(task, method, noise, seed, max_time, hard, slots=None, module="experiments.run"):
+    """Runs one task in a fresh ``python -m <module> --worker ...`` process pinned to
+    cores from ``slots``, killed after ``hard`` seconds: its record."""
     base = {
         "task": task,
         "method": method,
@@ -144,7 +146,7 @@ def _launch(task, method, noise, seed, max_time, hard, slots=None):
         cmd = [
             sys.executable,
             "-m",
-            "experiments.run",
+            module,
             "--worker",
             task,
             method,
