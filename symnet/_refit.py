@@ -38,6 +38,7 @@ __all__ = [
     "parametrize",
     "refit",
     "round_constants",
+    "simpler_values",
 ]
 
 
@@ -219,7 +220,7 @@ def loo_residuals(expr, symbols, X, y, sample_weight=None) -> np.ndarray:
     return out
 
 
-def _candidates(v: float) -> list[tuple[sympy.Expr, bool]]:
+def simpler_values(v: float) -> list[tuple[sympy.Expr, bool]]:
     """Simpler values near ``v``, simplest first, each with whether it is *simple*.
 
     Simple: 0, fractions with denominators up to 4, ``pi`` and ``pi**2`` times such
@@ -299,7 +300,7 @@ def round_constants(
         sigma2 = _sigma2(rss, n, p - len(fixed), floor)
         if deadline is not None and time.monotonic() > deadline:
             break
-        for cand, simple in _candidates(values[k]):
+        for cand, simple in simpler_values(values[k]):
             delta = float(cand) - values[k]
             if not simple and abs(delta) > FRACTION_RTOL * max(1.0, abs(values[k])):
                 continue

@@ -40,7 +40,7 @@ import numpy as np
 from derivative import SavitzkyGolay
 from scipy.interpolate import make_smoothing_spline
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "differentiate"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "differentiate", "smooth"]
 
 #: Samples on each side of a point in the ``"savgol"`` window.
 SAVGOL_HALF_WIDTH = 7
@@ -139,3 +139,13 @@ def differentiate(x, t, method: str = DEFAULT_METHOD) -> np.ndarray:
         )
     out = METHODS[method](x2, t)
     return out[:, 0] if flat else out
+
+
+def smooth(x: np.ndarray, t: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
+    """The states the estimator ``method`` differentiates: the smoothing spline's values
+    for ``"spline"``, the samples themselves otherwise. ``x`` ``(n, d)``, ``t`` ``(n,)``."""
+    x = np.asarray(x, dtype=np.float64)
+    if method != "spline":
+        return x.copy()
+    t = np.asarray(t, dtype=np.float64)
+    return np.column_stack([_smoothing_spline(t, x[:, j])(t) for j in range(x.shape[1])])

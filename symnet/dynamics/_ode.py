@@ -9,13 +9,20 @@ estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula p
    (``regressor=``, a template whose settings are used; ``max_time`` and
    ``random_state`` here override its own) fits every state's derivative over all states
    and controls: one multi-output search, so the compiled training programs are shared
-   across states and the time budget is split evenly between them.
+   across states and the time budget is split evenly between them;
+3. with ``refine=True`` (default), the selected system's constants are refit jointly
+   against the trajectories by integrating it (multiple shooting) and re-rounded
+   (:func:`symnet.dynamics._refine.refine_system`), kept only where the trajectories are
+   fitted better; ``REFINE_SHARE`` of ``max_time`` is kept for this (skipped when less
+   than ``REFINE_MIN_SECONDS`` is left).
 
 The fitted system is plain data (sympy formulas, DataFrames): it pickles, and
 ``fit(..., run_dir=)`` saves it as :class:`symnet.SymbolicRegressor` does.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import sympy
@@ -26,13 +33,20 @@ from sklearn.utils.validation import check_is_fitted
 from symnet import _persist
 from symnet._estimator import SymbolicRegressor
 from symnet._printing import formula_str
-from symnet.dynamics._derivatives import DEFAULT_METHOD, METHODS, differentiate
+from symnet._refit import evaluate
+from symnet.dynamics._derivatives import DEFAULT_METHOD, METHODS, differentiate, smooth
+from symnet.dynamics._refine import refine_system
 from symnet.dynamics._simulate import integrate, vector_field
 from symnet.dynamics._trajectories import arrays, as_list, trajectories
 
 __all__ = ["SymbolicODE"]
 
 METRICS = ("derivative", "trajectory")
+#: Share of ``max_time`` kept for the trajectory refinement.
+REFINE_SHARE = 0.2
+#: With ``max_time``, the refinement is skipped when fewer seconds than this are left
+#: (compiling the shooting solver alone takes seconds).
+REFINE_MIN_SECONDS = 5.0
 
 
 def _r2(truth: np.ndarray, pred: np.ndarray) -> float:
@@ -53,13 +67,18 @@ class SymbolicODE(BaseEstimator):
       differentiation: how derivatives are estimated when ``fit`` gets no ``x_dot``: a
         key of :data:`symnet.dynamics.METHODS` (``"spline"``, the default, does best at
         1 % noise; ``"finite_difference"``, ``"savgol"``).
+      refine: refit the selected system's constants against the trajectories (module
+        doc, step 3).
       max_time: wall-clock budget of ``fit`` in seconds for the whole system (None:
         the regressor's own).
       random_state: seed (None: the regressor's own).
 
     Attributes:
       equations_: one Pareto front (DataFrame, as ``SymbolicRegressor.equations_``) per
-        state, a list.
+        state, a list (the search's formulas, before refinement).
+      system_: the selected right-hand sides (sympy, user names), refined.
+      refinement_: the refinement's windowed errors ``before`` and ``after`` and whether
+        the refined constants were ``kept`` (empty without refinement).
       regressor_: the fitted multi-output :class:`symnet.SymbolicRegressor`.
       feature_names_in_: state names, then control names.
       state_names_, control_names_: the states' and controls' names.
@@ -80,11 +99,13 @@ class SymbolicODE(BaseEstimator):
         *,
         regressor: SymbolicRegressor | None = None,
         differentiation: str = DEFAULT_METHOD,
+        refine: bool = True,
         max_time: float | None = None,
         random_state=None,
     ):
         self.regressor = regressor
         self.differentiation = differentiation
+        self.refine = refine
         self.max_time = max_time
         self.random_state = random_state
 
@@ -99,6 +120,8 @@ class SymbolicODE(BaseEstimator):
             model.set_params(max_time=self.max_time)
         if self.random_state is not None:
             model.set_params(random_state=self.random_state)
+        if self.refine and model.max_time is not None:
+            model.set_params(max_time=(1 - REFINE_SHARE) * model.max_time)
         return model
 
     def fit(self, x, t=None, *, x_dot=None, u=None, feature_names=None, run_dir=None):
@@ -123,6 +146,7 @@ class SymbolicODE(BaseEstimator):
                 f"`differentiation` must be one of {sorted(METHODS)}, "
                 f"got {self.differentiation!r}."
             )
+        start = time.monotonic()
         model = self._template()
         if run_dir is not None:
             _persist.check_new_run_dir(run_dir)
@@ -147,6 +171,17 @@ class SymbolicODE(BaseEstimator):
             list(model.equations_) if isinstance(model.equations_, list) else [model.equations_]
         )
         self.random_seed_ = model.random_seed_
+        states, controls = self._symbols()
+        system = [model.sympy(output=k) for k in range(self.n_states_)]
+        self.refinement_ = {}
+        left = None if self.max_time is None else self.max_time - (time.monotonic() - start)
+        if self.refine and (left is None or left >= REFINE_MIN_SECONDS):
+            pairs = zip(data.x, data.t, strict=True)
+            starts = [smooth(a, ts, self.differentiation) for a, ts in pairs]
+            system, self.refinement_ = refine_system(
+                system, states, controls, data.x, data.t, data.u, starts
+            )
+        self.system_ = system
         if run_dir is not None:
             _persist.write_run(self, run_dir)
         return self
@@ -161,13 +196,16 @@ class SymbolicODE(BaseEstimator):
         return None if self.n_states_ == 1 else output
 
     def sympy(self, index: int | None = None, output: int | None = None):
-        """The selected (or ``index``-th of the front) right-hand side of state ``output``
-        over the user's names; without ``output``, the list over all states."""
+        """The selected (refined) right-hand side of state ``output``, or the ``index``-th
+        formula of its front, over the user's names; without ``output``, the list over
+        all states."""
         check_is_fitted(self, "equations_")
         if output is None:
             return [self.sympy(index, k) for k in range(self.n_states_)]
         if not 0 <= output < self.n_states_:
             raise ValueError(f"`output` must be in 0..{self.n_states_ - 1}, got {output!r}.")
+        if index is None:
+            return self.system_[output]
         return self.regressor_.sympy(index, self._output(output))
 
     def latex(self, index: int | None = None, output: int | None = None):
@@ -201,11 +239,11 @@ class SymbolicODE(BaseEstimator):
         xs = arrays(x, "x", None)
         us = None if u is None else arrays(u, "u", len(xs))
         self._check_columns(xs, us)
+        symbols = [*self._symbols()[0], *self._symbols()[1]]
         out = []
         for k, a in enumerate(xs):
             inputs = a if us is None else np.hstack([a, us[k]])
-            pred = self.regressor_.predict(inputs)
-            out.append(pred.reshape(len(a), self.n_states_))
+            out.append(np.column_stack([evaluate(e, symbols, inputs) for e in self.system_]))
         return out if as_list(x)[1] else out[0]
 
     def _check_columns(self, xs, us) -> None:

@@ -23,7 +23,7 @@ import sympy
 
 from symnet._export import jax_functions, lift_constants
 
-__all__ = ["MAX_STEPS", "TOLERANCE", "integrate", "vector_field"]
+__all__ = ["MAX_STEPS", "TOLERANCE", "integrate", "lifted_field", "solve", "vector_field"]
 
 #: Relative and absolute tolerance of the step-size controller.
 TOLERANCE = 1e-8
@@ -31,13 +31,14 @@ TOLERANCE = 1e-8
 MAX_STEPS = 100_000
 
 
-def vector_field(
+def lifted_field(
     exprs: Sequence[sympy.Expr],
     states: Sequence[sympy.Symbol],
     controls: Sequence[sympy.Symbol] = (),
-) -> tuple[Callable, np.ndarray]:
-    """``(F, params)``: ``F(x (d,), u (m,), params (p,)) -> x_dot (d,)``, jittable, and the
-    formulas' float constants ``params`` (float64) in the order ``F`` takes them."""
+):
+    """``(lifted, consts, params, F)``: the formulas with their float constants as the
+    symbols ``consts`` (:func:`symnet._export.lift_constants`), the constants' values
+    ``params`` (float64) and ``F(x (d,), u (m,), params (p,)) -> x_dot (d,)``, jittable."""
     lifted, consts, values = lift_constants(list(exprs))
     fns = jax_functions(lifted, [*states, *controls], consts)
     d, m = len(states), len(controls)
@@ -47,10 +48,23 @@ def vector_field(
         args += [params[k] for k in range(len(consts))]
         return jnp.stack([jnp.asarray(f(*args), dtype=x.dtype) for f in fns])
 
+    return lifted, consts, values, F
+
+
+def vector_field(
+    exprs: Sequence[sympy.Expr],
+    states: Sequence[sympy.Symbol],
+    controls: Sequence[sympy.Symbol] = (),
+) -> tuple[Callable, np.ndarray]:
+    """``(F, params)`` of :func:`lifted_field`."""
+    _, _, values, F = lifted_field(exprs, states, controls)
     return F, values
 
 
-def _solve(F, params, x0, t, u):
+def solve(F, params, x0, t, u=None, *, forward: bool = False, rtol: float = TOLERANCE):
+    """The states ``(len(t), d)`` at times ``t`` from ``x0`` at ``t[0]`` (traceable; ``u``
+    the controls at ``t`` or None); ``forward``: differentiable in forward mode (Jacobians
+    by ``jax.jacfwd``, as Levenberg–Marquardt takes them). Failed steps give ``inf``."""
     control = None if u is None else diffrax.LinearInterpolation(ts=t, ys=u)
 
     def rhs(time, x, params):
@@ -66,7 +80,8 @@ def _solve(F, params, x0, t, u):
         y0=x0,
         args=params,
         saveat=diffrax.SaveAt(ts=t),
-        stepsize_controller=diffrax.PIDController(rtol=TOLERANCE, atol=TOLERANCE),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol),
+        adjoint=diffrax.ForwardMode() if forward else diffrax.RecursiveCheckpointAdjoint(),
         max_steps=MAX_STEPS,
         throw=False,
     )
@@ -79,7 +94,7 @@ def integrate(F: Callable, params, x0, t, u=None) -> np.ndarray:
     None. States after a failed step are NaN (module doc)."""
     with jax.enable_x64(True):
         u64 = None if u is None else jnp.asarray(u, jnp.float64)
-        ys = jax.jit(_solve, static_argnums=0)(
+        ys = jax.jit(solve, static_argnums=0)(
             F,
             jnp.asarray(params, jnp.float64),
             jnp.asarray(x0, jnp.float64),

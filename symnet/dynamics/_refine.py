@@ -1,0 +1,147 @@
+r"""Trajectory refinement: a system's constants refit against the trajectories themselves.
+
+The search fits each right-hand side to *estimated* derivatives, whose errors (smoothing
+bias, noise) pass into the constants. Refinement refits all constants :math:`\theta` of
+the system at once against the measured states, by integrating it (diffrax, float64):
+multiple shooting over short windows, so that a chaotic system, whose long trajectories
+diverge from any model, stays fittable. Each trajectory is cut into windows of
+``WINDOW`` samples (consecutive windows share an end sample; at most ``MAX_WINDOWS``,
+evenly spread); window :math:`w` starts from the smoothed state
+:math:`\tilde{\mathbf x}(t_{w,0})` (:func:`symnet.dynamics.smooth`) and
+
+.. math::
+    \min_\theta \sum_w \sum_k \sum_i
+    \Big(\frac{\hat x_i(t_{w,k}; \theta) - x_i(t_{w,k})}{s_i}\Big)^2,
+
+with :math:`s_i` the spread of state :math:`i`, by Levenberg–Marquardt (optimistix;
+Jacobians by forward-mode differentiation through the solver). The refined constants
+are kept only if this windowed error drops. Then each constant, smallest first, takes
+the simplest value of :func:`symnet._refit.simpler_values` (0 first: a spurious small
+term goes; pinned fractions such as ``21/10``) that keeps the windowed error within
+``ROUNDING_SLACK`` times and ``ROUNDING_FLOOR`` above the better system's, the others
+held (each trial is one evaluation of the compiled windowed solve).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+import sympy
+
+from symnet._refit import FRACTION_RTOL, simpler_values
+from symnet.dynamics._simulate import lifted_field, solve
+
+__all__ = ["MAX_WINDOWS", "WINDOW", "refine_system", "shooting_windows"]
+
+#: Samples per shooting window.
+WINDOW = 64
+#: Windows at most (evenly spread over all trajectories).
+MAX_WINDOWS = 32
+#: Levenberg–Marquardt steps at most.
+MAX_STEPS = 60
+#: A rounded system is kept if its windowed error is at most ``ROUNDING_SLACK`` times the
+#: refined one's plus ``ROUNDING_FLOOR`` (a mean squared error relative to the states'
+#: spreads: 1e-10 is 1e-5 in RMS, the solver's own accuracy on noise-free data).
+ROUNDING_SLACK = 1.05
+ROUNDING_FLOOR = 1e-10
+
+
+def shooting_windows(xs, ts, us, starts):
+    """``(T (W, WINDOW), X (W, WINDOW, d), U (W, WINDOW, m) | None, X0 (W, d))``: the
+    windows of the module doc (``starts`` are the smoothed states of each trajectory);
+    empty (``W == 0``) when every trajectory is shorter than a window."""
+    picks = []
+    for k, x in enumerate(xs):
+        for a in range(0, len(x) - WINDOW + 1, WINDOW - 1):
+            picks.append((k, a))
+    if not picks:
+        return np.zeros((0, WINDOW)), None, None, None
+    if len(picks) > MAX_WINDOWS:
+        keep = np.unique(np.linspace(0, len(picks) - 1, MAX_WINDOWS).round().astype(int))
+        picks = [picks[i] for i in keep]
+    sl = [(k, slice(a, a + WINDOW)) for k, a in picks]
+    T = np.array([ts[k][s] for k, s in sl]).reshape(len(sl), WINDOW)
+    X = np.array([xs[k][s] for k, s in sl]).reshape(len(sl), WINDOW, -1)
+    U = None if us is None else np.array([us[k][s] for k, s in sl])
+    X0 = np.array([starts[k][s.start] for k, s in sl]).reshape(len(sl), -1)
+    return T, X, U, X0
+
+
+def _residuals(F, T, X, U, X0, scale):
+    """``r(theta, args)``: the scaled differences of every window's simulation (module
+    doc); a window that blows up gives large finite residuals."""
+    if U is None:
+        windows = jax.vmap(lambda x0, t, th: solve(F, th, x0, t, forward=True), (0, 0, None))
+    else:
+        windows = jax.vmap(
+            lambda x0, t, u, th: solve(F, th, x0, t, u, forward=True), (0, 0, 0, None)
+        )
+
+    def resid(theta, _args):
+        sims = windows(X0, T, theta) if U is None else windows(X0, T, U, theta)
+        r = ((sims - X) / scale).ravel()
+        return jnp.where(jnp.isfinite(r), r, 1e6)  # a blown-up window: a large residual
+
+    return resid
+
+
+def _error(resid, theta) -> float:
+    r = np.asarray(resid(jnp.asarray(theta), None))
+    return float(np.mean(r**2))
+
+
+def refine_system(exprs, states, controls, xs, ts, us, starts):
+    """The system ``exprs`` (right-hand sides over ``states`` and ``controls``) with its
+    constants refit against the trajectories ``xs`` (times ``ts``, controls ``us``,
+    smoothed states ``starts``) and rounded (module doc):
+    ``(exprs, info)``, ``info`` the windowed errors ``before`` and ``after`` (``None``
+    when nothing was refit), whether the refined constants were ``kept`` and whether the
+    system was ``simplified``."""
+    lifted, consts, values, F = lifted_field(exprs, states, controls)
+    T, X, U, X0 = shooting_windows(xs, ts, us, starts)
+    info = {"before": None, "after": None, "kept": False, "simplified": False}
+    if not len(consts) or not len(T):
+        return list(exprs), info
+    scale = np.std(np.vstack(xs), axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    with jax.enable_x64(True):
+        resid = jax.jit(_residuals(F, T, X, U, X0, scale))
+        before = _error(resid, values)
+        sol = optx.least_squares(
+            resid,
+            optx.LevenbergMarquardt(rtol=1e-8, atol=1e-10),
+            jnp.asarray(values),
+            max_steps=MAX_STEPS,
+            throw=False,
+        )
+        theta = np.asarray(sol.value, dtype=np.float64)
+        after = _error(resid, theta) if np.all(np.isfinite(theta)) else np.inf
+        info.update(before=before, after=after, kept=bool(after < before))
+        best, error = values, before
+        if after < before:
+            best, error = theta, after
+        reps = _round(resid, best, ROUNDING_SLACK * error + ROUNDING_FLOOR)
+        info["simplified"] = any(not isinstance(r, sympy.Float) for r in reps.values())
+        info["after"] = _error(resid, np.array([float(reps[k]) for k in range(len(consts))]))
+        return [e.xreplace({c: reps[k] for k, c in enumerate(consts)}) for e in lifted], info
+
+
+def _round(resid, theta, bound: float) -> dict:
+    """``{constant index: value}``: each constant (smallest first, so that spurious small
+    terms go first) replaced by the simplest of :func:`symnet._refit.simpler_values` (0
+    first) that keeps the windowed error within ``bound``, the others held."""
+    theta = np.array(theta, dtype=np.float64)
+    reps = {k: sympy.Float(float(v)) for k, v in enumerate(theta)}
+    for k in sorted(range(len(theta)), key=lambda k: abs(theta[k])):
+        v = theta[k]
+        for cand, simple in simpler_values(v):
+            if not simple and abs(float(cand) - v) > FRACTION_RTOL * max(1.0, abs(v)):
+                continue
+            trial = theta.copy()
+            trial[k] = float(cand)
+            if _error(resid, trial) <= bound:
+                theta, reps[k] = trial, cand
+                break
+    return reps
