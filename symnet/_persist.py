@@ -104,14 +104,16 @@ def write_run(model, run_dir) -> Path:
 
 
 def read_run(run_dir, cls):
-    """Loads the estimator pickled in ``run_dir``; it must be an instance of ``cls``."""
+    """Loads the estimator pickled in ``run_dir``; it must be an instance of ``cls`` (a
+    class or a tuple of them)."""
     path = Path(run_dir) / MODEL_FILE
     if not path.is_file():
         raise ValueError(f"`run_dir` {str(run_dir)!r} holds no {MODEL_FILE}: not a symnet run.")
     with open(path, "rb") as f:
         model = pickle.load(f)
     if not isinstance(model, cls):
-        raise ValueError(f"{str(path)!r} does not hold a {cls.__name__}.")
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise ValueError(f"{str(path)!r} does not hold a {names}.")
     return model
 
 

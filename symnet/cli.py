@@ -231,12 +231,119 @@ def predict(
 
 @app.command()
 def show(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
-    """Prints the Pareto front of a saved run, the selected row marked."""
+    """Prints the Pareto front of a saved run (the selected row marked), or the system of
+    a saved `symnet ode` run."""
+    from symnet._persist import read_run
+    from symnet.dynamics import SymbolicODE
+
     try:
-        model = SymbolicRegressor.from_file(run_dir)
+        model = read_run(run_dir, (SymbolicRegressor, SymbolicODE))
     except ValueError as err:
         _fail(str(err))
     typer.echo(str(model))
+
+
+def _columns(text: str | None, option: str, df: pd.DataFrame, path: Path) -> list[str]:
+    names = [] if not text else [c.strip() for c in text.split(",") if c.strip()]
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        _fail(
+            f"{option}: column(s) {missing} not in {str(path)!r}; columns are {list(df.columns)}."
+        )
+    return names
+
+
+@app.command()
+def ode(
+    data: Path = typer.Argument(..., help="CSV with a time column and one column per state."),
+    t_column: str = typer.Option("t", "--t-column", help="Column of the times."),
+    states: str = typer.Option(
+        None, "--states", help="State columns, comma-separated (default: all the others)."
+    ),
+    controls: str = typer.Option(
+        None, "--controls", help="Control-input columns, comma-separated (not modelled)."
+    ),
+    trajectory_column: str = typer.Option(
+        None, "--trajectory-column", help="Column telling the runs (trajectories) apart."
+    ),
+    time_budget: float = typer.Option(None, "--time", help="Wall-clock budget in seconds."),
+    run_dir: Path = typer.Option(None, "--run-dir", help="New directory for the results."),
+    seed: int = typer.Option(0, help="Random seed."),
+    differentiation: str = typer.Option("spline", help="spline, savgol or finite_difference."),
+    steps: int = typer.Option(DEFAULT_CONFIG.train.steps, help="Training steps per population."),
+) -> None:
+    """Finds dx/dt = F(x, u) from trajectories in DATA and prints the system."""
+    from symnet.dynamics import SymbolicODE
+
+    df = _read_csv(data)
+    if t_column not in df.columns:
+        _fail(f"--t-column: {t_column!r} not in {str(data)!r}; columns are {list(df.columns)}.")
+    by = _columns(trajectory_column, "--trajectory-column", df, data)
+    us = _columns(controls, "--controls", df, data)
+    xs = _columns(states, "--states", df, data) or [
+        c for c in df.columns if c not in (t_column, *by, *us)
+    ]
+    _numeric(df, [t_column, *xs, *us], data)
+    runs = [g for _, g in df.groupby(by, sort=False)] if by else [df]
+    if run_dir is None:
+        run_dir = Path("runs") / f"{data.stem}-ode-{time.strftime('%Y%m%d-%H%M%S')}"
+    model = SymbolicODE(
+        regressor=SymbolicRegressor(steps=steps),
+        differentiation=differentiation,
+        max_time=time_budget,
+        random_state=seed,
+    )
+    try:
+        model.fit(
+            [g[xs] for g in runs],
+            [g[t_column].to_numpy() for g in runs],
+            u=[g[us] for g in runs] if us else None,
+            run_dir=run_dir,
+        )
+    except ValueError as err:
+        _fail(str(err))
+    typer.echo(str(model))
+    typer.echo(f"Run written to {run_dir}")
+
+
+@app.command()
+def simulate(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `symnet ode`."),
+    x0: str = typer.Option(..., "--x0", help="Initial state, one value per state, commas."),
+    t_end: float = typer.Option(..., "--t-end", help="Last time."),
+    t_start: float = typer.Option(0.0, "--t-start", help="Time of the initial state."),
+    points: int = typer.Option(201, "--points", help="Times written, evenly spaced."),
+    out: Path = typer.Option(None, "--out", help="Write the CSV here (never overwrites)."),
+) -> None:
+    """Integrates a saved system from X0 and writes the states as CSV (t, states)."""
+    from symnet.dynamics import SymbolicODE
+
+    try:
+        model = SymbolicODE.from_file(run_dir)
+    except ValueError as err:
+        _fail(str(err))
+    if model.n_controls_:
+        _fail(f"the system has controls {model.control_names_}; simulate it from Python with u=.")
+    try:
+        start = [float(v) for v in x0.split(",")]
+    except ValueError:
+        _fail(f"--x0: expected numbers separated by commas, got {x0!r}.")
+    if not (t_end > t_start and points >= 2):
+        _fail(f"--t-end must exceed --t-start ({t_start}) and --points be >= 2.")
+    times = np.linspace(t_start, t_end, points)
+    try:
+        states = model.simulate(start, times)
+    except ValueError as err:
+        _fail(str(err))
+    result = pd.DataFrame(states, columns=model.state_names_)
+    result.insert(0, "t", times)
+    if out is None:
+        typer.echo(result.to_csv(index=False), nl=False)
+    elif out.exists():
+        _fail(f"{str(out)!r} exists; symnet never overwrites files.")
+    else:
+        result.to_csv(out, index=False)
+        typer.echo(f"Wrote {len(result)} states to {out}")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,44 @@ def test_fit_with_units(tmp_path):
         app, ["fit", str(data), "-t", "y", "--units", "a=m,b=s", "--y-units", "kg"]
     )
     assert res.exit_code == 2 and "no input has the dimension kg" in res.output
+
+
+def test_ode_simulate_show(tmp_path):
+    """`symnet ode` on two runs of x' = -x/2 in one CSV, then `simulate` and `show`."""
+    import numpy as np
+    import pandas as pd
+
+    t = np.linspace(0.0, 4.0, 60)
+    df = pd.concat(
+        [
+            pd.DataFrame({"run": r, "t": t, "x": x0 * np.exp(-t / 2)})
+            for r, x0 in ((0, 1.0), (1, 2.0))
+        ]
+    )
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    run = tmp_path / "run"
+    args = [
+        "ode",
+        str(path),
+        "--trajectory-column",
+        "run",
+        "--steps",
+        "400",
+        "--run-dir",
+        str(run),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "x' = -x/2" in result.output
+    result = CliRunner().invoke(
+        app, ["simulate", str(run), "--x0", "4", "--t-end", "2", "--points", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    sim = [line.split(",") for line in result.output.strip().splitlines()]
+    assert sim[0] == ["t", "x"] and abs(float(sim[-1][1]) - 4 * np.exp(-1)) < 1e-6
+    assert "x' = -x/2" in CliRunner().invoke(app, ["show", str(run)]).output
+    bad = CliRunner().invoke(app, ["ode", str(path), "--states", "nope"])
+    assert bad.exit_code == 2 and "--states" in bad.output
+    bad = CliRunner().invoke(app, ["simulate", str(run), "--x0", "1,2", "--t-end", "1"])
+    assert bad.exit_code == 2 and "x0" in bad.output
