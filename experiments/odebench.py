@@ -30,9 +30,7 @@ finished system in ``OUT/<suite>.jsonl``; resumable (recorded systems are skippe
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import datetime
-import json
 import os
 import platform
 import sys
@@ -40,7 +38,7 @@ import time
 
 import numpy as np
 
-from experiments.run import _core_slots, _launch, load_records
+from experiments.run import load_records, run_all, worker
 from symnet.systems import ODEBENCH_TIMES
 
 #: Suites: the share of the 512 times kept.
@@ -184,13 +182,7 @@ def write_report(records: list[dict], suite: str, out: str, command: str) -> Non
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
-        cores = os.environ.get("BENCH_CORES")
-        if cores and hasattr(os, "sched_setaffinity"):  # before jax starts its threads
-            os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
-        task, method, noise, seed, max_time, path = argv[1:7]
-        rec = run_one(task, method, float(noise), int(seed), float(max_time))
-        with open(path, "w") as f:
-            json.dump(rec, f)
+        worker(argv, run_one)
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", default="odebench", choices=sorted(SUITES))
@@ -222,26 +214,16 @@ def main(argv=None):
         if (f"{args.suite}/{n}", m, float(g), args.seed) not in done
     ]
     command = "python -m experiments.odebench " + " ".join(argv)
-    hard = 2 * args.time + 120
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        slots = _core_slots(args.jobs)
-        futures = [
-            pool.submit(
-                _launch, t, m, g, args.seed, args.time, hard, slots, "experiments.odebench"
-            )
-            for t, m, g in todo
-        ]
-        for fut in concurrent.futures.as_completed(futures):
-            rec = fut.result()
-            records.append(rec)
-            with open(path, "a") as f:
-                f.write(json.dumps(rec) + "\n")
-            print(
-                f"{rec['task']:>24} {rec['method']:>8} noise={rec['noise']} {rec.get('status')} "
-                f"exact={rec.get('exact')} gen={rec.get('r2_gen', float('nan')):.3f}",
-                flush=True,
-            )
-            write_report(records, args.suite, args.out, command)
+
+    def done_one(rec):
+        print(
+            f"{rec['task']:>24} {rec['method']:>8} noise={rec['noise']} {rec.get('status')} "
+            f"exact={rec.get('exact')} gen={rec.get('r2_gen', float('nan')):.3f}",
+            flush=True,
+        )
+        write_report(records, args.suite, args.out, command)
+
+    run_all(todo, args.seed, args.time, args.jobs, "experiments.odebench", path, records, done_one)
     if records:
         write_report(records, args.suite, args.out, command)
 

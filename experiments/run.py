@@ -187,6 +187,38 @@ def _launch(task, method, noise, seed, max_time, hard, slots=None, module="exper
             return {**base, "status": "ok", **json.load(f)}
 
 
+def worker(argv: list[str], run_one) -> None:
+    """The ``--worker TASK METHOD NOISE SEED MAX_TIME PATH`` branch of a runner: pins
+    itself to ``BENCH_CORES`` (before jax starts its threads), runs ``run_one`` and writes
+    its record to ``PATH`` as JSON."""
+    cores = os.environ.get("BENCH_CORES")
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
+    task, method, noise, seed, max_time, path = argv[1:7]
+    rec = run_one(task, method, float(noise), int(seed), float(max_time))
+    with open(path, "w") as f:
+        json.dump(rec, f)
+
+
+def run_all(todo, seed, max_time, jobs, module, path, records, done_one) -> None:
+    """Runs the ``(task, method, noise)`` triples of ``todo`` in ``jobs`` parallel worker
+    processes of ``module`` (each pinned to its cores, killed after ``2 * max_time + 120``
+    s); each record is appended to ``records`` and to the JSON lines file ``path``, then
+    passed to ``done_one``."""
+    hard = 2 * max_time + 120
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        slots = _core_slots(jobs)
+        futures = [
+            pool.submit(_launch, t, m, g, seed, max_time, hard, slots, module) for t, m, g in todo
+        ]
+        for fut in concurrent.futures.as_completed(futures):
+            rec = fut.result()
+            records.append(rec)
+            with open(path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            done_one(rec)
+
+
 def load_records(path: str) -> list[dict]:
     if not os.path.exists(path):
         return []
@@ -320,13 +352,7 @@ def select_tasks(suite: str, only=None, sample: int | None = None, sample_seed: 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
-        cores = os.environ.get("BENCH_CORES")
-        if cores and hasattr(os, "sched_setaffinity"):  # before jax starts its threads
-            os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
-        task, method, noise, seed, max_time, path = argv[1:7]
-        rec = run_one(task, method, float(noise), int(seed), float(max_time))
-        with open(path, "w") as f:
-            json.dump(rec, f)
+        worker(argv, run_one)
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", default="feynman")
@@ -368,23 +394,16 @@ def main(argv=None):
         if (t, m, float(g), args.seed, float(args.time)) not in done
     ]
     command = "python -m experiments.run " + " ".join(argv)
-    hard = 2 * args.time + 120
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        slots = _core_slots(args.jobs)
-        futures = [
-            pool.submit(_launch, t, m, g, args.seed, args.time, hard, slots) for t, m, g in todo
-        ]
-        for fut in concurrent.futures.as_completed(futures):
-            rec = fut.result()
-            records.append(rec)
-            with open(path, "a") as f:
-                f.write(json.dumps(rec) + "\n")
-            print(
-                f"{rec['task']:>28} {rec['method']:>8} noise={rec['noise']} "
-                f"{rec.get('status')} exact={rec.get('exact')} {rec.get('found', '')[:80]}",
-                flush=True,
-            )
-            write_report(records, args.suite, args.out, command)
+
+    def done_one(rec):
+        print(
+            f"{rec['task']:>28} {rec['method']:>8} noise={rec['noise']} "
+            f"{rec.get('status')} exact={rec.get('exact')} {rec.get('found', '')[:80]}",
+            flush=True,
+        )
+        write_report(records, args.suite, args.out, command)
+
+    run_all(todo, args.seed, args.time, args.jobs, "experiments.run", path, records, done_one)
     if records:
         write_report(records, args.suite, args.out, command)
 

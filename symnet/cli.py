@@ -100,6 +100,25 @@ def _numeric(df: pd.DataFrame, columns, path) -> None:
         )
 
 
+def _write_csv(result: pd.DataFrame, out: Path | None, what: str) -> None:
+    """``result`` as CSV on stdout, or into the new file ``out`` (never overwritten)."""
+    if out is None:
+        typer.echo(result.to_csv(index=False), nl=False)
+    elif out.exists():
+        _fail(f"{str(out)!r} exists; symnet never overwrites files.")
+    else:
+        result.to_csv(out, index=False)
+        typer.echo(f"Wrote {len(result)} {what} to {out}")
+
+
+def _load(cls, run_dir: Path):
+    """The model of class ``cls`` saved in ``run_dir``, or a one-line error."""
+    try:
+        return cls.from_file(run_dir)
+    except ValueError as err:
+        _fail(str(err))
+
+
 def _parse_unit_list(text: str) -> dict[str, str]:
     """``"v=m/s, c=m/s"`` -> ``{"v": "m/s", "c": "m/s"}``; ``ValueError`` naming --units."""
     out = {}
@@ -200,10 +219,7 @@ def predict(
     out: Path = typer.Option(None, "--out", help="Write predictions here (never overwrites)."),
 ) -> None:
     """Predicts with the selected formula of a saved run."""
-    try:
-        model = SymbolicRegressor.from_file(run_dir)
-    except ValueError as err:
-        _fail(str(err))
+    model = _load(SymbolicRegressor, run_dir)
     df = _read_csv(data)
     names = [str(n) for n in model.feature_names_in_]
     missing = [n for n in names if n not in df.columns]
@@ -220,13 +236,7 @@ def predict(
         if result.shape[1] == 1
         else [f"prediction_{k}" for k in range(result.shape[1])]
     )
-    if out is None:
-        typer.echo(result.to_csv(index=False), nl=False)
-    elif out.exists():
-        _fail(f"{str(out)!r} exists; symnet never overwrites files.")
-    else:
-        result.to_csv(out, index=False)
-        typer.echo(f"Wrote {len(result)} predictions to {out}")
+    _write_csv(result, out, "predictions")
 
 
 @app.command()
@@ -318,10 +328,7 @@ def simulate(
     """Integrates a saved system from X0 and writes the states as CSV (t, states)."""
     from symnet.dynamics import SymbolicODE
 
-    try:
-        model = SymbolicODE.from_file(run_dir)
-    except ValueError as err:
-        _fail(str(err))
+    model = _load(SymbolicODE, run_dir)
     if model.n_controls_:
         _fail(f"the system has controls {model.control_names_}; simulate it from Python with u=.")
     try:
@@ -337,13 +344,7 @@ def simulate(
         _fail(str(err))
     result = pd.DataFrame(states, columns=model.state_names_)
     result.insert(0, "t", times)
-    if out is None:
-        typer.echo(result.to_csv(index=False), nl=False)
-    elif out.exists():
-        _fail(f"{str(out)!r} exists; symnet never overwrites files.")
-    else:
-        result.to_csv(out, index=False)
-        typer.echo(f"Wrote {len(result)} states to {out}")
+    _write_csv(result, out, "states")
 
 
 if __name__ == "__main__":
