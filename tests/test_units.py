@@ -213,6 +213,21 @@ def test_consistent_keeps_formulas_of_the_target_dimension():
     assert [c.expr for c in consistent(cands, data, lenient=True)] == [2.0 * x0, x0 + 1.0]
 
 
+def test_a_front_left_without_consistent_formulas_falls_back_to_consistent_candidates():
+    """Polishing can leave only fitted exponents (x0**2.1: metres to a non-integer
+    power); the selected formula must still be consistent: the baseline's."""
+    from symnet.search._units import consistent_front
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(1, 3, (200, 2))
+    data = _data(X, X[:, 0] ** 2 / X[:, 1], Units((M, S), M**2 / S))
+    x0, x1 = data.symbols
+    odd, baseline = (data.score(e, 0, 0.0) for e in (x0**2.1 / x1, 1.01 * x0**2 / x1))
+    assert consistent_front([odd], [odd, baseline], data) == [baseline]
+    assert consistent_front([odd, baseline], [odd, baseline], data) == [baseline]
+    assert consistent_front([odd], [odd], data) == [odd]  # nothing consistent at all
+
+
 def test_data_rejects_units_of_the_wrong_length_or_an_impossible_target():
     X = np.random.default_rng(0).uniform(1, 2, (50, 2))
     with pytest.raises(ValueError, match="one dimension per input"):

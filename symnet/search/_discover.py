@@ -44,7 +44,14 @@ from symnet.search._reduce import reduce
 from symnet.search._select import Candidate
 from symnet.search._slot import baselines, refit_slot, stop_early, train_slot, warm_up
 from symnet.search._state import SearchState
-from symnet.search._units import consistent, lead, unit_baselines, unit_groups, unit_views
+from symnet.search._units import (
+    consistent,
+    consistent_front,
+    lead,
+    unit_baselines,
+    unit_groups,
+    unit_views,
+)
 from symnet.search._views import make_views
 from symnet.units import Units
 
@@ -97,7 +104,7 @@ def search(
         front = polish_front(pool, data, config, budget, memo=state.polished)
         state.polish_seconds = max(time.monotonic() - started, state.polish_seconds or 0.0)
         if stopped or state.n_slots == ran or not state.can_resume(budget, config):
-            front = consistent(front, data) or front  # none: no finite prefactor on the data
+            front = consistent_front(front, state.candidates, data)
             return sorted((data.unscale(c) for c in front), key=lambda c: c.complexity)
 
 

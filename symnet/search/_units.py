@@ -32,6 +32,7 @@ __all__ = [
     "LEAD",
     "MAX_BASES",
     "consistent",
+    "consistent_front",
     "is_group_view",
     "lead",
     "unit_baselines",
@@ -141,6 +142,14 @@ def unit_baselines(data, budget, groups: list[Groups] | None = None) -> list:
         if cand is not None:
             out.append(cand)
     return out
+
+
+def consistent_front(front, candidates, data) -> list:
+    """The polished ``front``'s consistent formulas; when polishing left none (constants
+    of a lenient candidate settled where no rounding makes it consistent, e.g. fitted
+    exponents), the consistent ``candidates`` (:func:`unit_baselines` is one); the whole
+    front only when nothing is consistent (no finite prefactor on the data)."""
+    return consistent(front, data) or consistent(candidates, data) or list(front)
 
 
 def consistent(candidates, data, *, lenient: bool = False) -> list:
