@@ -6,6 +6,7 @@ export them as simplified sympy formulas whose constants are refit on the data.
 
 from symnet import datasets as datasets
 from symnet import distill as distill
+from symnet import dynamics as dynamics
 from symnet import layers as layers
 from symnet import pruning as pruning
 from symnet import search as search

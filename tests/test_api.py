@@ -27,6 +27,7 @@ PUBLIC = {
     "layers",
     "datasets",
     "distill",
+    "dynamics",
     "pareto_front",
     "pruning",
     "r2_score",
