@@ -151,10 +151,7 @@ class SymbolicODE(BaseEstimator):
         if run_dir is not None:
             _persist.check_new_run_dir(run_dir)
         data = trajectories(x, t, x_dot, u, feature_names)
-        dots = data.x_dot or [
-            differentiate(a, ts, self.differentiation)
-            for a, ts in zip(data.x, data.t, strict=True)
-        ]
+        dots = self._derivatives(data)
         columns = [np.vstack(data.x)]
         if data.u is not None:
             columns.append(np.vstack(data.u))
@@ -182,9 +179,17 @@ class SymbolicODE(BaseEstimator):
                 system, states, controls, data.x, data.t, data.u, starts
             )
         self.system_ = system
+        self.__dict__.pop("_field", None)  # a previous fit's compiled system
         if run_dir is not None:
             _persist.write_run(self, run_dir)
         return self
+
+    def _derivatives(self, data) -> list[np.ndarray]:
+        """The given derivatives of each trajectory, else ``differentiation``'s estimate."""
+        return data.x_dot or [
+            differentiate(a, ts, self.differentiation)
+            for a, ts in zip(data.x, data.t, strict=True)
+        ]
 
     @classmethod
     def from_file(cls, run_dir) -> SymbolicODE:
@@ -239,7 +244,7 @@ class SymbolicODE(BaseEstimator):
         xs = arrays(x, "x", None)
         us = None if u is None else arrays(u, "u", len(xs))
         self._check_columns(xs, us)
-        symbols = [*self._symbols()[0], *self._symbols()[1]]
+        symbols = [s for group in self._symbols() for s in group]
         out = []
         for k, a in enumerate(xs):
             inputs = a if us is None else np.hstack([a, us[k]])
@@ -303,10 +308,7 @@ class SymbolicODE(BaseEstimator):
                 for k, (a, ts) in enumerate(zip(data.x, data.t, strict=True))
             ]
             return _r2(np.vstack(data.x), np.vstack(sims))
-        dots = data.x_dot or [
-            differentiate(a, ts, self.differentiation)
-            for a, ts in zip(data.x, data.t, strict=True)
-        ]
+        dots = self._derivatives(data)
         preds = self.predict(data.x, data.u)
         return _r2(np.vstack(dots), np.vstack(preds))
 
