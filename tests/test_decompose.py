@@ -158,3 +158,69 @@ def test_scaling_groups_give_a_part_over_the_groups():
     np.testing.assert_allclose(part.target, np.exp(-X[:, 0] / X[:, 1]))
     np.testing.assert_allclose(part.X[:, 0], X[:, 0] / X[:, 1])
     assert part.back(sympy.exp(-sympy.Symbol(part.names[0], real=True))) == sympy.exp(-x0 / x1)
+
+
+@pytest.mark.parametrize(
+    ("expr", "kinds", "pairs"),
+    [
+        (x0 * sympy.cos(x2 - x3), None, ((2, 3, -1),)),
+        (sympy.sqrt(x0**2 + x1**2 - 2 * x0 * x1 * sympy.cos(x2 - x3)), None, ((2, 3, -1),)),
+        (x2 * sympy.exp(x0 + x1) / x3, None, ((0, 1, 1),)),
+        (x2 * sympy.exp(x0 + x1) / x3, ("m", "s", "1", "1"), None),  # a length plus a time
+        ((x0 - x1) / (x2 + x3), None, ((0, 1, -1), (2, 3, 1))),
+        (x0 * x1 * x2 + x3, None, None),
+        (x0 * sympy.cos(x2 - x3) + 0.01 * x2, None, None),  # nearly, not exactly
+    ],
+)
+def test_translations_find_functions_of_differences(X, expr, kinds, pairs):
+    found = symnet.search.translations(expr, SYMS, X, nmse=1e-8, kinds=kinds)
+    assert (found.pairs if found else None) == pairs
+
+
+def test_a_rough_surrogate_of_a_difference_is_symmetric_within_its_error(X):
+    """The tolerance follows the surrogate's loss: a surrogate 1 % off the symmetry
+    passes when its loss is 1e-3, not when it is 1e-12."""
+    rough = x0 * sympy.cos(x2 - 1.01 * x3)
+    assert symnet.search.translations(rough, SYMS, X, nmse=1e-3).pairs == ((2, 3, -1),)
+    assert symnet.search.translations(rough, SYMS, X, nmse=1e-12) is None
+
+
+def test_a_shift_gives_one_part_over_the_difference_with_the_users_units(X):
+    """x0 * cos(x2 - x3) with x2, x3 angles: one part over (x0, x1, x2 - x3) whose target
+    is the data themselves, with x0's, x1's and x2's units; its formula maps back."""
+    y = X[:, 0] * np.cos(X[:, 2] - X[:, 3])
+    units = symnet.units.check_units(["m", "s", "1", "1"], "m", [s.name for s in SYMS])[0]
+    data = Data.build(X, y, key=jax.random.key(0), names=[s.name for s in SYMS], units=units)
+    shift = symnet.search.translations(1.0001 * x0 * sympy.cos(x2 - x3), SYMS, X, 1e-8)
+    (part,) = sub_problems(shift, None, data)
+    assert part.known is None and part.inputs == (x0, x1, x2 - x3)
+    np.testing.assert_allclose(part.X[:, 2], X[:, 2] - X[:, 3])
+    np.testing.assert_allclose(part.target, y)
+    assert [str(d) for d in part.units.inputs] == ["m", "s", "1"]
+    d = sympy.Symbol(part.names[2], real=True)
+    assert part.back(x0 * sympy.cos(d)) == x0 * sympy.cos(x2 - x3)
+
+
+def test_decompose_searches_a_difference(X):
+    """I.29.16, sqrt(x0**2 + x1**2 - 2*x0*x1*cos(x2 - x3)): with a stand-in search that
+    solves the one-part problem over (x0, x1, x2 - x3), the recombined formula is the law
+    over the user's inputs, refit on the data."""
+
+    def law(a, b, d, sqrt, cos):
+        return sqrt(a**2 + b**2 - 2 * a * b * cos(d))
+
+    y = law(X[:, 0], X[:, 1], X[:, 2] - X[:, 3], np.sqrt, np.cos)
+    surrogate = law(x0, x1, x2 - x3, sympy.sqrt, sympy.cos) * 1.001 + 0.001 * x0
+    data, budget, state = _state(X, y, surrogate)
+    asked = []
+
+    def solve(sub, config, part_budget, depth):
+        asked.append(sub.names)
+        a, b, d = (sympy.Symbol(n, real=True) for n in sub.names)
+        return [sub.score(0.9 * law(a, b, d, sympy.sqrt, sympy.cos), 0, 0.0)]
+
+    state = decompose(state, data, DEFAULT_CONFIG, budget, solve=solve)
+    assert asked == [("x0", "x1", "delta2")]
+    best = state.best()
+    assert best.val_nmse < 1e-20
+    assert symnet.is_symbolic_solution(best.expr, law(x0, x1, x2 - x3, sympy.sqrt, sympy.cos))

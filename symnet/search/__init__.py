@@ -9,9 +9,10 @@
   data view), :func:`refit_slot` (formulas back to the user's variables, refit in float64,
   scored), :func:`reduce` (views of a smaller problem from what a surrogate reveals: power
   factors, dimensionless groups), :func:`decompose` (parts of a separable surrogate searched
-  on their own, :func:`separate`), :func:`library_stage` (sparse sums of library terms,
-  :func:`sparse_fits`), :func:`polish_front` (simplify and round the Pareto
-  front), then :func:`pareto_front` and :func:`select` (PySR's rules). With units
+  on their own, :func:`separate`; functions of a difference, :func:`translations`),
+  :func:`library_stage` (sparse sums of library terms, :func:`sparse_fits`),
+  :func:`polish_front` (simplify and round the Pareto front), then :func:`pareto_front`
+  and :func:`select` (PySR's rules). With units
   (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups),
   :func:`group_library_stage` (sparse sums of transcendental terms of the groups,
   :func:`group_terms`), :func:`unit_baselines` and :func:`consistent` (dimensionally
@@ -62,6 +63,8 @@ from symnet.search._select import pareto_front as pareto_front
 from symnet.search._select import select as select
 from symnet.search._separate import Split as Split
 from symnet.search._separate import separate as separate
+from symnet.search._shift import Shift as Shift
+from symnet.search._shift import translations as translations
 from symnet.search._slot import baselines as baselines
 from symnet.search._slot import refit_slot as refit_slot
 from symnet.search._slot import stop_early as stop_early
@@ -91,6 +94,7 @@ __all__ = [
     "Scaling",
     "SearchConfig",
     "SearchState",
+    "Shift",
     "Slot",
     "Split",
     "SlotPlan",
@@ -127,6 +131,7 @@ __all__ = [
     "sub_problems",
     "train_population",
     "train_slot",
+    "translations",
     "unit_baselines",
     "unit_groups",
     "unit_views",

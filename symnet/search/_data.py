@@ -168,21 +168,21 @@ class Data:
         """``(X, y)`` of the validation split."""
         return self.X[self.val], self.y[self.val]
 
-    def derived(self, X, target, names, *, key: jax.Array, config: SearchConfig) -> Data | None:
+    def derived(
+        self, X, target, names, *, key: jax.Array, config: SearchConfig, units=None
+    ) -> Data | None:
         """The data of a sub-problem: inputs ``X`` (one row per row of these data, named
-        ``names``) with ``target``, the same weights, split anew with ``key``; None when
-        they cannot be searched (not finite, constant target)."""
-        try:
-            return Data.build(
-                X,
-                target,
-                key=key,
-                config=config,
-                names=names,
-                sample_weight=self.w,
-            )
-        except ValueError:
-            return None
+        ``names``) with ``target``, the same weights, split anew with ``key``, and
+        ``units`` (dropped when the target's dimension cannot be reached from them);
+        None when they cannot be searched (not finite, constant target)."""
+        for u in dict.fromkeys((units, None)):
+            try:
+                return Data.build(
+                    X, target, key=key, config=config, names=names, sample_weight=self.w, units=u
+                )
+            except ValueError:
+                continue
+        return None
 
     def unscale(self, cand: Candidate) -> Candidate:
         """``cand`` with its formula over the user's data (``X``, ``y`` unscaled); losses,

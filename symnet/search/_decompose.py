@@ -3,14 +3,18 @@
 Once some candidate fits well (validation loss at most ``config.factor_below``, not
 exact), the ``SURROGATES`` most accurate candidates are analysed, the most accurate first,
 for separability (:func:`~symnet.search.separate`: inputs the target does not depend on,
-``f = g(x_A) + h(x_B)``, ``f = g(x_A) * h(x_B)``) and then for scaling symmetries
+``f = g(x_A) + h(x_B)``, ``f = g(x_A) * h(x_B)``), for shift symmetries
+(:func:`~symnet.search.translations`: ``f`` depends on ``x_i - x_j`` or ``x_i + x_j``
+only, inputs of one dimension with units) and then for scaling symmetries
 (:func:`~symnet.search.scaling_groups`: ``f = x**c * F(pi_1(x), ..., z)`` with fewer
 arguments than inputs, the generalised symmetry ``F(g(x_A), x_B)`` with ``g`` a product of
 powers, which makes ``sqrt(1 - v**2/c**2)`` and ``exp(h*omega/(kb*T))`` functions of one
 variable); the first decomposition not searched yet wins. Each unknown part becomes a
 search problem of its own (:func:`sub_problems`):
 
-* ``"drop"``: the data themselves, over the inputs that matter;
+* ``"drop"``: the data themselves, over the inputs that matter (units carry over);
+* shifts: the data themselves, over the inputs with each pair replaced by its difference
+  (sum) (units carry over);
 * ``"mul"``: power factors are known; with one part left, the data divided by them;
 * ``"add"``, and ``"mul"`` with several unknown parts: part ``k``'s inputs, with the
   surrogate's values where every other input is held at the anchor (the median sample);
@@ -43,6 +47,8 @@ from symnet.search._factors import power_factors
 from symnet.search._groups import Groups, scaling_groups
 from symnet.search._select import DEFAULT_MAXSIZE, pareto_front
 from symnet.search._separate import separate
+from symnet.search._shift import Shift, translations
+from symnet.units import Units
 
 __all__ = ["MAX_DEPTH", "MAX_SPLITS", "SHARE", "decompose", "propose_split", "sub_problems"]
 
@@ -72,13 +78,17 @@ MAX_COMBOS = 27
 _SUB_KEY = 5_550_000
 
 
-def _analyse(c, symbols, X, memo) -> list:
-    """The decompositions of surrogate ``c``: its separability split and its scaling groups
-    (when they leave fewer inputs), the one whose largest sub-problem has fewer inputs
-    first (cached in ``memo`` by ``srepr``)."""
+def _analyse(c, symbols, X, memo, kinds=None) -> list:
+    """The decompositions of surrogate ``c``: its separability split, its shift symmetries
+    (pairs of inputs of one of ``kinds``) and its scaling groups (when they leave fewer
+    inputs), the one whose largest sub-problem has fewer inputs first (cached in ``memo``
+    by ``srepr``)."""
     key = sympy.srepr(c.expr)
     if key not in memo:
-        found = [separate(c.expr, symbols, X, c.val_nmse)]
+        found = [
+            separate(c.expr, symbols, X, c.val_nmse),
+            translations(c.expr, symbols, X, c.val_nmse, kinds),
+        ]
         groups = scaling_groups(c.expr, symbols, X)
         if groups is not None and groups.groups:
             if len(groups.groups) + len(groups.passthrough) < X.shape[1]:
@@ -92,12 +102,15 @@ def _largest_part(found) -> int:
     """The inputs of the largest sub-problem a decomposition leaves."""
     if isinstance(found, Groups):
         return len(found.groups) + len(found.passthrough)
+    if isinstance(found, Shift):
+        return found.n_inputs - len(found.pairs)
     return max(len(p) for p in found.parts)
 
 
-def propose_split(candidates, symbols, X, below: float, tried: list, memo: dict):
+def propose_split(candidates, symbols, X, below: float, tried: list, memo: dict, kinds=None):
     """``(decomposition, surrogate)``: the first new decomposition (a :class:`Split`, or
-    the :class:`~symnet.search.Groups` of its scaling symmetries) of the most accurate of
+    :class:`~symnet.search.Shift`, or the :class:`~symnet.search.Groups` of its scaling
+    symmetries; shifts pair inputs of one of ``kinds`` only) of the most accurate of
     the ``SURROGATES`` most accurate candidates with validation loss in
     ``(EXACT_NMSE, below]`` that has one, or ``(None, None)``. A less accurate surrogate
     is not asked first: the tests are only as good as the surrogate, and a rough one
@@ -106,7 +119,7 @@ def propose_split(candidates, symbols, X, below: float, tried: list, memo: dict)
         (c for c in candidates if EXACT_NMSE < c.val_nmse <= below), key=lambda c: c.val_nmse
     )
     for c in good[:SURROGATES]:
-        for found in _analyse(c, symbols, X, memo):
+        for found in _analyse(c, symbols, X, memo, kinds):
             if found.key() not in tried:
                 return found, c
     return None, None
@@ -116,13 +129,14 @@ class Part(NamedTuple):
     """One part of a decomposition: either its formula (``known``, over the user's
     variables) or a sub-problem: inputs ``X`` (named ``names``), the ``target`` a sub-search
     fits, and ``inputs``, the formulas over the user's variables the sub-problem's inputs
-    stand for."""
+    stand for; ``units``: the sub-problem's units, where the user's carry over."""
 
     known: sympy.Expr | None
     X: np.ndarray | None = None
     target: np.ndarray | None = None
     names: tuple[str, ...] = ()
     inputs: tuple[sympy.Expr, ...] = ()
+    units: Units | None = None
 
     def back(self, g: sympy.Expr) -> sympy.Expr:
         """A sub-problem's formula ``g`` over the user's variables."""
@@ -130,11 +144,37 @@ class Part(NamedTuple):
         return g.xreplace({sympy.Symbol(n, real=True): e for n, e in subs})
 
 
-def _columns(data, cols, target) -> Part:
+def _columns(data, cols, target, same_units: bool = False) -> Part:
+    """Part over the inputs ``cols`` of ``data``; ``same_units``: its target has ``y``'s
+    units (the user's units carry over)."""
     cols = list(cols)
     names = tuple(data.names[i] for i in cols)
     inputs = tuple(data.symbols[i] for i in cols)
-    return Part(None, data.X[:, cols], np.asarray(target, np.float64), names, inputs)
+    units = _units_of(data, cols) if same_units else None
+    return Part(None, data.X[:, cols], np.asarray(target, np.float64), names, inputs, units)
+
+
+def _units_of(data, cols) -> Units | None:
+    if data.units is None:
+        return None
+    inputs = tuple(data.units.inputs[i] for i in cols)
+    return Units(inputs, data.units.target, data.units.free_constants)
+
+
+def _fresh(exprs, taken, stem: str) -> tuple[str, ...]:
+    """Names of sub-problem inputs standing for ``exprs``: one of the user's symbols keeps
+    its name, others are ``stem{k}``, not in ``taken`` (the user's names; updated)."""
+    names = []
+    for k, e in enumerate(exprs):
+        if e.is_Symbol:
+            names.append(str(e))
+            continue
+        name = f"{stem}{k}"
+        while name in taken:
+            name = "_" + name
+        taken.add(name)
+        names.append(name)
+    return tuple(names)
 
 
 def sub_problems(split, expr, data) -> list[Part]:
@@ -147,22 +187,21 @@ def sub_problems(split, expr, data) -> list[Part]:
     where they can tell); otherwise, and for ``"add"``, part ``k``'s target is the
     surrogate with the inputs outside it held at the anchor. Groups: the prefactor is
     known, and the data divided by it are the target over the groups and the inputs
-    passed through.
+    passed through. Shifts: the data over the inputs with each pair replaced by its
+    difference (sum). The user's units carry over to ``"drop"`` and shifts.
     """
     if isinstance(split, Groups):
         scale, U = split.arrays(data.X)
         pre, ins = split.exprs(data.symbols)
-        taken = set(data.names)
-        names = []
-        for k, e in enumerate(ins):
-            name = str(e) if e.is_Symbol else f"pi{k}"
-            while name in taken:
-                name = "_" + name
-            taken.add(name)
-            names.append(name)
-        return [Part(pre), Part(None, U, data.y / scale, tuple(names), tuple(ins))]
+        names = _fresh(ins, set(data.names), "pi")
+        return [Part(pre), Part(None, U, data.y / scale, names, tuple(ins))]
+    if isinstance(split, Shift):
+        ins = tuple(split.exprs(data.symbols))
+        names = _fresh(ins, set(data.names), "delta")
+        units = _units_of(data, split.kept())
+        return [Part(None, split.columns(data.X), data.y, names, ins, units)]
     if split.kind == "drop":
-        return [_columns(data, split.parts[0], data.y)]
+        return [_columns(data, split.parts[0], data.y, same_units=True)]
     factors = {}
     if split.kind == "mul":
         factors = power_factors(expr, data.symbols, data.train[0])
@@ -222,13 +261,14 @@ def decompose(state, data, config, budget, *, solve: Callable, depth: int = 0):
     if len(tried) >= MAX_SPLITS:
         return state
     memo = state.memo.setdefault("split", {})
+    kinds = None if data.units is None else data.units.inputs
     split, surrogate = propose_split(
-        state.candidates, data.symbols, data.train[0], below, tried, memo
+        state.candidates, data.symbols, data.train[0], below, tried, memo, kinds
     )
     if split is None:
         return state
     parts = sub_problems(split, surrogate.expr, data)
-    kind = "mul" if isinstance(split, Groups) else split.kind
+    kind = "mul" if isinstance(split, Groups) else getattr(split, "kind", "add")
     n_unknown = sum(p.known is None for p in parts)
     end = None
     if budget.deadline is not None:
@@ -251,7 +291,9 @@ def decompose(state, data, config, budget, *, solve: Callable, depth: int = 0):
         part_budget = _part_budget(budget, end, left)
         left -= 1
         key = jax.random.fold_in(data.key, _SUB_KEY + 100 * depth + k)
-        sub = data.derived(part.X, part.target, part.names, key=key, config=sub_config)
+        sub = data.derived(
+            part.X, part.target, part.names, key=key, config=sub_config, units=part.units
+        )
         if sub is None:
             return state
         front = solve(sub, sub_config, part_budget, depth + 1)
