@@ -19,12 +19,13 @@ state. Scoring:
   states, averaged over states; ``-inf`` when the simulation blows up);
 - generalisation R^2: the same from the second initial condition.
 
-Methods: ``symnet`` (``SymbolicODE(max_time=--time)``, the budget for the whole system)
-and ``pysindy`` (SINDy with its default STLSQ, a polynomial library of degree 3 plus
-Fourier terms, smoothed finite differences). One process per (system, method, noise,
-seed), pinned to its own core(s) and killed after ``2 * time + 120`` s; one JSON line per
-finished system in ``OUT/<suite>.jsonl``; resumable (recorded systems are skipped);
-``OUT/<suite>.md`` is rewritten from all records after each.
+Methods: ``symnet`` (``SymbolicODE(max_time=--time)``, the budget for the whole system),
+``symnet-weak`` (the same with ``weak=True``) and ``pysindy`` (SINDy with its default
+STLSQ, a polynomial library of degree 3 plus Fourier terms, smoothed finite
+differences). One process per (system, method, noise, seed), pinned to its own core(s)
+and killed after ``2 * time + 120`` s; one JSON line per finished system in
+``OUT/<suite>.jsonl``; resumable (recorded systems are skipped); ``OUT/<suite>.md`` is
+rewritten from all records after each.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from symnet.systems import ODEBENCH_TIMES
 
 #: Suites: the share of the 512 times kept.
 SUITES = {"odebench": 1.0, "odebench_sub50": 0.5}
-METHODS = ("symnet", "pysindy")
+METHODS = ("symnet", "symnet-weak", "pysindy")
 
 
 def _data(name: str, keep: float, noise: float, seed: int):
@@ -81,11 +82,11 @@ def _pysindy(x, t, states):
     ]
 
 
-def _symnet(x, t, states, max_time, seed):
+def _symnet(x, t, states, max_time, seed, weak=False):
     from symnet.dynamics import SymbolicODE
 
-    model = SymbolicODE(max_time=max_time, random_state=seed).fit(x, t, feature_names=states)
-    return model.sympy()
+    model = SymbolicODE(max_time=max_time, random_state=seed, weak=weak)
+    return model.fit(x, t, feature_names=states).sympy()
 
 
 def _r2(found, entry, which: int) -> float:
@@ -108,8 +109,8 @@ def run_one(task: str, method: str, noise: float, seed: int, max_time: float) ->
     entry, t, x = _data(name, SUITES[suite], noise, seed)
     states = entry.system.states
     t0 = time.perf_counter()
-    if method == "symnet":
-        found = _symnet(x, t, states, max_time, seed)
+    if method.startswith("symnet"):
+        found = _symnet(x, t, states, max_time, seed, weak=method == "symnet-weak")
     else:
         found = _pysindy(x, t, states)
     wall = time.perf_counter() - t0

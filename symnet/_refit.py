@@ -201,6 +201,20 @@ def refit(expr, symbols, X, y, sample_weight=None) -> tuple[sympy.Expr, float]:
     return par.substitute(c), rss
 
 
+def refit_operator(expr, symbols, X, A, b) -> tuple[sympy.Expr, float]:
+    """Refits every float in ``expr`` so that ``A @ expr(X)`` matches ``b`` in least
+    squares (``A`` a dense or sparse ``(m, n)`` matrix, ``X`` (n, d), ``b`` (m,)): a
+    linear functional of the formula, such as its integrals over windows (the weak form of
+    an ODE). Returns ``(expr, rss)``."""
+    X, b, w, par, f = _prepare(expr, symbols, X, b, None)
+
+    def g(X, c):
+        return np.asarray(A @ f(X, c), np.float64)
+
+    c, rss = _solve(g, X, b, w, par.values, np.arange(len(par.consts)))
+    return par.substitute(c), rss
+
+
 def loo_residuals(expr, symbols, X, y, sample_weight=None) -> np.ndarray:
     """Leave-one-out residuals: ``expr`` refit without sample ``i``, minus ``y[i]``
     (arguments as :func:`refit`'s).

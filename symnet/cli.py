@@ -280,6 +280,9 @@ def ode(
     run_dir: Path = typer.Option(None, "--run-dir", help="New directory for the results."),
     seed: int = typer.Option(0, help="Random seed."),
     differentiation: str = typer.Option("spline", help="spline, savgol or finite_difference."),
+    weak: bool = typer.Option(
+        False, "--weak", help="Refit and choose the formulas on the weak (integral) form."
+    ),
     steps: int = typer.Option(DEFAULT_CONFIG.train.steps, help="Training steps per population."),
 ) -> None:
     """Finds dx/dt = F(x, u) from trajectories in DATA and prints the system."""
@@ -300,6 +303,7 @@ def ode(
     model = SymbolicODE(
         regressor=SymbolicRegressor(steps=steps),
         differentiation=differentiation,
+        weak=weak,
         max_time=time_budget,
         random_state=seed,
     )

@@ -10,7 +10,11 @@ estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula p
    ``random_state`` here override its own) fits every state's derivative over all states
    and controls: one multi-output search, so the compiled training programs are shared
    across states and the time budget is split evenly between them;
-3. with ``refine=True`` (default), the selected system's constants are refit jointly
+3. with ``weak=True``, every formula on each state's front has its constants refit to
+   the weak (integral) form of the trajectories, and each state's formula is chosen on
+   the weak loss (:mod:`symnet.dynamics._weak`): noisy data judge integrals, not
+   estimated derivatives;
+4. with ``refine=True`` (default), the selected system's constants are refit jointly
    against the trajectories by integrating it (multiple shooting) and re-rounded
    (:func:`symnet.dynamics._refine.refine_system`), kept only where the trajectories are
    fitted better; ``REFINE_SHARE`` of ``max_time`` is kept for this (skipped when less
@@ -38,6 +42,7 @@ from symnet.dynamics._derivatives import DEFAULT_METHOD, METHODS, differentiate,
 from symnet.dynamics._refine import refine_system
 from symnet.dynamics._simulate import integrate, vector_field
 from symnet.dynamics._trajectories import arrays, as_list, trajectories
+from symnet.dynamics._weak import weak_select, weak_windows
 
 __all__ = ["SymbolicODE"]
 
@@ -67,15 +72,17 @@ class SymbolicODE(BaseEstimator):
       differentiation: how derivatives are estimated when ``fit`` gets no ``x_dot``: a
         key of :data:`symnet.dynamics.METHODS` (``"spline"``, the default, does best at
         1 % noise; ``"finite_difference"``, ``"savgol"``).
+      weak: refit and choose each state's formula on the weak form (module doc, step 3).
       refine: refit the selected system's constants against the trajectories (module
-        doc, step 3).
+        doc, step 4).
       max_time: wall-clock budget of ``fit`` in seconds for the whole system (None:
         the regressor's own).
       random_state: seed (None: the regressor's own).
 
     Attributes:
       equations_: one Pareto front (DataFrame, as ``SymbolicRegressor.equations_``) per
-        state, a list (the search's formulas, before refinement).
+        state, a list (the search's formulas, before refinement; with ``weak``, a
+        ``weak_loss`` column: each formula's weak loss after its weak refit).
       system_: the selected right-hand sides (sympy, user names), refined.
       refinement_: the refinement's windowed errors ``before`` and ``after`` and whether
         the refined constants were ``kept`` (empty without refinement).
@@ -99,12 +106,14 @@ class SymbolicODE(BaseEstimator):
         *,
         regressor: SymbolicRegressor | None = None,
         differentiation: str = DEFAULT_METHOD,
+        weak: bool = False,
         refine: bool = True,
         max_time: float | None = None,
         random_state=None,
     ):
         self.regressor = regressor
         self.differentiation = differentiation
+        self.weak = weak
         self.refine = refine
         self.max_time = max_time
         self.random_state = random_state
@@ -170,6 +179,8 @@ class SymbolicODE(BaseEstimator):
         self.random_seed_ = model.random_seed_
         states, controls = self._symbols()
         system = [model.sympy(output=k) for k in range(self.n_states_)]
+        if self.weak:
+            system = self._weak(data, np.hstack(columns), states + controls)
         self.refinement_ = {}
         left = None if self.max_time is None else self.max_time - (time.monotonic() - start)
         if self.refine and (left is None or left >= REFINE_MIN_SECONDS):
@@ -183,6 +194,25 @@ class SymbolicODE(BaseEstimator):
         if run_dir is not None:
             _persist.write_run(self, run_dir)
         return self
+
+    def _weak(self, data, Z, symbols) -> list[sympy.Expr]:
+        """Each state's front refit on the weak form and its formula chosen there (module
+        doc, step 3); the weak losses become the fronts' ``weak_loss`` column."""
+        Q, B = weak_windows(data.t, data.x)
+        system = []
+        for k, front in enumerate(self.equations_):
+            expr, table = weak_select(
+                list(front["sympy_format"]),
+                list(front["complexity"]),
+                symbols,
+                Z,
+                B[:, k],
+                Q,
+                self.regressor_.model_selection,
+            )
+            self.equations_[k] = front.assign(weak_loss=[loss for _, loss in table])
+            system.append(expr)
+        return system
 
     def _derivatives(self, data) -> list[np.ndarray]:
         """The given derivatives of each trajectory, else ``differentiation``'s estimate."""
