@@ -1,5 +1,6 @@
 """Units: parsing, the dimension of a formula, Buckingham's groups, and fits that use them."""
 
+import dataclasses
 import json
 from fractions import Fraction
 
@@ -226,6 +227,10 @@ def test_a_front_left_without_consistent_formulas_falls_back_to_consistent_candi
     assert consistent_front([odd], [odd, baseline], data) == [baseline]
     assert consistent_front([odd, baseline], [odd, baseline], data) == [baseline]
     assert consistent_front([odd], [odd], data) == [odd]  # nothing consistent at all
+    # a front whose only consistent formula is large keeps the simpler baseline too
+    # (an estimator's maxsize must not leave it nothing to select)
+    big = dataclasses.replace(data.score(1.0 * x0**2 / x1, 0, 0.0), complexity=40)
+    assert consistent_front([odd, big], [odd, big, baseline], data) == [big, baseline]
 
 
 def test_data_rejects_units_of_the_wrong_length_or_an_impossible_target():

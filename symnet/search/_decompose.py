@@ -85,16 +85,18 @@ def _analyse(c, symbols, X, memo, kinds=None) -> list:
     by ``srepr``)."""
     key = sympy.srepr(c.expr)
     if key not in memo:
+        # a shift first on ties: its part keeps the user's units (a product's part does
+        # not) and the part may still split once searched
         found = [
-            separate(c.expr, symbols, X, c.val_nmse),
             translations(c.expr, symbols, X, c.val_nmse, kinds),
+            separate(c.expr, symbols, X, c.val_nmse),
         ]
         groups = scaling_groups(c.expr, symbols, X)
         if groups is not None and groups.groups:
             if len(groups.groups) + len(groups.passthrough) < X.shape[1]:
                 found.append(groups)
         found = [f for f in found if f is not None]
-        memo[key] = sorted(found, key=_largest_part)  # stable: a split first on ties
+        memo[key] = sorted(found, key=_largest_part)  # stable
     return memo[key]
 
 

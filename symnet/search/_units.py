@@ -19,6 +19,8 @@ With :attr:`Data.units <symnet.search.Data>` the search
 
 from __future__ import annotations
 
+import math
+
 from fractions import Fraction
 
 import numpy as np
@@ -145,11 +147,16 @@ def unit_baselines(data, budget, groups: list[Groups] | None = None) -> list:
 
 
 def consistent_front(front, candidates, data) -> list:
-    """The polished ``front``'s consistent formulas; when polishing left none (constants
-    of a lenient candidate settled where no rounding makes it consistent, e.g. fitted
-    exponents), the consistent ``candidates`` (:func:`unit_baselines` is one); the whole
-    front only when nothing is consistent (no finite prefactor on the data)."""
-    return consistent(front, data) or consistent(candidates, data) or list(front)
+    """The polished ``front``'s consistent formulas and the consistent ``candidates``
+    simpler than all of them (:func:`unit_baselines` is one): polishing can leave a
+    lenient candidate's constants where no rounding makes it consistent (fitted
+    exponents), so that no consistent formula, or only large ones (beyond the caller's
+    ``maxsize``), would be left; the whole front only when nothing is consistent (no
+    finite prefactor on the data)."""
+    polished = consistent(front, data)
+    simplest = min((c.complexity for c in polished), default=math.inf)
+    simpler = [c for c in consistent(candidates, data) if c.complexity < simplest]
+    return polished + simpler or list(front)
 
 
 def consistent(candidates, data, *, lenient: bool = False) -> list:
