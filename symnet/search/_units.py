@@ -20,7 +20,6 @@ With :attr:`Data.units <symnet.search.Data>` the search
 from __future__ import annotations
 
 import math
-
 from fractions import Fraction
 
 import numpy as np
