@@ -16,6 +16,8 @@ purely statistical test would keep as an exponent of 1.50036 instead of 3/2.
 Fractions with denominators 5 to 12 (``20/7``) are tried last and only where the fit has
 pinned the constant to them (relative distance <= ``FRACTION_RTOL``, statistical margin
 only): among so many fractions a noisy constant would otherwise often find a wrong one.
+A first pass over all constants takes only pinned values, so a redundant parametrisation
+(``k*sqrt(a*u - b*v)``) cannot trade a pinned ``8*pi/3`` for a nearby simple ``8``.
 """
 
 from __future__ import annotations
@@ -239,11 +241,11 @@ def simpler_values(v: float) -> list[tuple[sympy.Expr, bool]]:
 
     Simple: 0, fractions with denominators up to 4, ``pi`` and ``pi**2`` times such
     fractions, unit fractions ``1/n`` (n <= 12). Fractions with denominators 5 to 12
-    (``20/7``, ``8/3`` is simple already) and such fractions over ``pi`` (``1/(2*pi)``)
-    are not simple: they are only taken where the fit pins the constant to them (see
-    :func:`round_constants`). A value the fit pins (within
-    ``FRACTION_RTOL``) comes first: ``9.8696044`` is ``pi**2``, not ``10`` with the other
-    constants refit around it.
+    (``20/7``, ``8/3`` is simple already) and the multiples of :data:`PINNED_MULTIPLES`
+    (``4*pi/3``, ``1/(2*pi)``, ``3/(8*pi)``, ``1/pi**2``) are not simple: they are only
+    taken where the fit pins the constant to them (see :func:`round_constants`). A value
+    the fit pins (within ``FRACTION_RTOL``) comes first: ``9.8696044`` is ``pi**2``, not
+    ``10`` with the other constants refit around it.
     """
     out: list[tuple[sympy.Expr, bool]] = [(sympy.Integer(0), True)]
     scale = max(1.0, abs(v))
@@ -257,10 +259,12 @@ def simpler_values(v: float) -> list[tuple[sympy.Expr, bool]]:
                 out.append((sympy.Rational(fr.numerator, fr.denominator) * const, True))
     if v != 0 and 1 <= abs(1 / v) <= 12:
         out.append((sympy.Rational(1, int(round(1 / v))), True))
-    for den in (1, 2, 4):  # 1/(2*pi), 1/(4*pi): only where pinned
-        fr = Fraction(round(v * math.pi * den), den)
-        if fr != 0:
-            out.append((sympy.Rational(fr.numerator, fr.denominator) / sympy.pi, False))
+    # Only where pinned: 4*pi/3, 1/(8*pi), 3/(8*pi), 1/pi**2.
+    for const, dens in PINNED_MULTIPLES:
+        for den in dens:
+            fr = Fraction(round(v / float(const) * den), den)
+            if fr != 0:
+                out.append((sympy.Rational(fr.numerator, fr.denominator) * const, False))
     for den in range(5, 13):
         fr = Fraction(round(v * den), den)
         out.append((sympy.Rational(fr.numerator, fr.denominator), False))
@@ -274,6 +278,14 @@ def simpler_values(v: float) -> list[tuple[sympy.Expr, bool]]:
     pinned = [c for c in uniq if abs(float(c[0]) - v) <= FRACTION_RTOL * abs(v)]
     return pinned + [c for c in uniq if c not in pinned]
 
+
+#: Multiples ``(k/den) * const`` of these tried only where the fit pins them.
+PINNED_MULTIPLES = (
+    (sympy.pi, (3, 6, 8)),
+    (1 / sympy.pi, (1, 2, 3, 4, 8, 16)),
+    (sympy.pi**2, (3, 8)),
+    (1 / sympy.pi**2, (1, 2, 4)),
+)
 
 #: A non-simple fraction replaces a constant only within this relative distance of it.
 FRACTION_RTOL = 1e-6
@@ -310,12 +322,20 @@ def round_constants(
     fixed: dict[int, sympy.Expr] = {}
     cost = _curvature(f, X, w, values)
     # Constants with the largest magnitude first: rounding them rarely needs the others.
-    for k in sorted(range(p), key=lambda k: -abs(values[k])):
+    # A first pass takes only the values the fit pins (``8.37758 = 8*pi/3``), so that a
+    # redundant parametrisation cannot trade a pinned value for a nearby simple one
+    # (``8``, the other constants refit around it).
+    order = sorted(range(p), key=lambda k: -abs(values[k]))
+    for pinned_only, k in [(True, k) for k in order] + [(False, k) for k in order]:
         sigma2 = _sigma2(rss, n, p - len(fixed), floor)
         if deadline is not None and time.monotonic() > deadline:
             break
+        if k in fixed:
+            continue
         for cand, simple in simpler_values(values[k]):
             delta = float(cand) - values[k]
+            if pinned_only and abs(delta) > FRACTION_RTOL * abs(values[k]):
+                continue
             if not simple and abs(delta) > FRACTION_RTOL * max(1.0, abs(values[k])):
                 continue
             # Linearised RSS increase; only plausible roundings pay for a refit.

@@ -467,6 +467,46 @@ def test_canonical_forms_split_roots_of_quotients_and_exp_of_logs():
     assert canonical_forms(sympy.sqrt(m / c), syms, Xn) == sympy.sqrt(m / c)
 
 
+def test_round_constants_takes_pinned_multiples_of_pi_before_redundant_simple_values(data):
+    # Bonus test_19 was found as ``... - 0.0397887357729738*c**4*k/(G*r**2)``: 1/(8*pi),
+    # not among the values tried. Bonus test_7 as ``0.9999999976*sqrt(8.37758*u -
+    # 1.0000000049*v)``: with the scale redundant, 8 (simple) was taken with the other two
+    # refit around it, where the fit pins 8*pi/3.
+    y = data[:, 0] / (8 * np.pi) + 1
+    out = symnet.round_constants(0.0397887357729738 * x0 + 1.0, [x0, x1], data, y)
+    assert sympy.simplify(out - (x0 / (8 * sympy.pi) + 1)) == 0
+    law = sympy.sqrt(8 * sympy.pi * x0 / 3 - x1 / 4)
+    y = np.sqrt(8 * np.pi * data[:, 0] / 3 - data[:, 1] / 4)
+    found = 0.999999997551481 * sympy.sqrt(8.37758045059811 * x0 - 0.2500000012 * x1)
+    out = symnet.round_constants(found, [x0, x1], data, y)
+    assert sympy.simplify(out - law) == 0
+
+
+def test_polish_takes_the_scale_out_of_a_root_of_a_fitted_sum():
+    """Kepler's law (bonus test_5) found as ``d**1.5/(sqrt(G)*(0.000642*m1**2 +
+    0.00128*m1*m2 + 0.000642*m2**2)**(1/4))``: the sum's scale, ``(2*pi)**-4``, split
+    across its coefficients, hid both the perfect square and ``2*pi``."""
+    from symnet.search import canonical_forms, polish
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (200, 4))
+    syms = d, g, m1, m2 = sympy.symbols("d G m1 m2", real=True)
+    law = 2 * sympy.pi * d ** sympy.Rational(3, 2) / sympy.sqrt(g * (m1 + m2))
+    y = evaluate(law, syms, X)
+    c = 0.000641623890917771
+    total = c * m1**2 + 2.0000000001 * c * m1 * m2 + c * m2**2
+    found = d ** sympy.Rational(3, 2) / (sympy.sqrt(g) * total ** sympy.Rational(1, 4))
+    rewritten = canonical_forms(found, syms, X)
+    np.testing.assert_allclose(evaluate(rewritten, syms, X), y, rtol=1e-8)
+    assert rewritten.atoms(sympy.Float) >= {sympy.Float(1.0)}  # the sum's first ratio is 1
+    out = polish(found, syms, X, y, None, 5.0)
+    assert symnet.is_symbolic_solution(out, law, positive=["d", "G", "m1", "m2"])
+    assert not out.atoms(sympy.Float)
+    # a sum without fitted coefficients: left as it is
+    plain = sympy.sqrt(m1**2 + 2 * m2)
+    assert canonical_forms(plain, syms, X) == plain
+
+
 def test_canonical_forms_take_roots_of_perfect_powers_of_one_sign():
     """Feynman II.37.1 found as ``B*mom*sqrt(chi**2 + 2*chi + 1)``: equal to the law where
     ``chi > -1``, and written as the law once the square is taken out of the root."""

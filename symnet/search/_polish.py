@@ -16,6 +16,10 @@ from symnet.search._select import pareto_front
 
 __all__ = ["CANCELLATION", "canonical_forms", "cancellation", "polish", "polish_front"]
 
+#: Coefficients below this fraction of a sum's largest are not its scale (see
+#: :func:`canonical_forms`): they may be terms about to be dropped.
+ROOT_SCALE_RATIO = 1e-3
+
 #: A formula whose sums cancel by more than this factor is a surrogate (not ``stable``).
 CANCELLATION = 1e3
 
@@ -51,6 +55,11 @@ def _one_signed(e, symbols, X) -> int:
 def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
     """Rewrites that hold on the data and make equal formulas look equal.
 
+    * a root of a sum with fitted coefficients, ``(a*u + b*v)**e -> a**e *
+      (u + (b/a)*v)**e`` with ``|a|`` the smallest fitted coefficient not below
+      :data:`ROOT_SCALE_RATIO` times the largest: the sum's scale is redundant with the
+      factor outside, and rounding sees the ratios (``2.0000``) instead of an arbitrary
+      split (``0.000642*m1**2 + 0.00128*m1*m2 + ...``, Kepler's ``(2*pi)**-4``);
     * a root of a quotient as a quotient of roots, ``(N/D)**e -> (sN)**e * (sD)**(-e)``,
       where ``N`` and ``D`` keep one sign ``s`` at every sample (``c*sqrt(1/(c**2 - v**2))``
       becomes ``c/sqrt(c**2 - v**2)``, which sympy can compare with ``1/sqrt(1 - v**2/c**2)``
@@ -64,6 +73,17 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
     Both are identities wherever the conditions hold, so the formula is unchanged on the
     data; a sub-expression that does not meet them is left as it is.
     """
+
+    def root_scale(e):
+        if not (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and e.base.is_Add):
+            return e
+        coeffs = [t.as_coeff_Mul()[0] for t in e.base.args]
+        big = max(abs(float(v)) for v in coeffs)
+        fitted = [abs(float(v)) for v in coeffs if v.is_Float and abs(v) >= ROOT_SCALE_RATIO * big]
+        c = min(fitted, default=0.0)
+        if c == 0 or c == 1:
+            return e
+        return sympy.Float(c) ** e.exp * sympy.Pow(sympy.expand(e.base / c), e.exp)
 
     def root_of_quotient(e):
         if not (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer):
@@ -108,6 +128,7 @@ def canonical_forms(expr: sympy.Expr, symbols, X) -> sympy.Expr:
             return e
         return sympy.Mul(*powers) * sympy.exp(sympy.Add(*keep))
 
+    expr = expr.replace(lambda e: e.is_Pow, root_scale)
     expr = expr.replace(lambda e: e.is_Pow, root_of_quotient)
     expr = expr.replace(lambda e: e.is_Pow, root_of_power)
     return expr.replace(lambda e: isinstance(e, sympy.exp), exp_of_logs)
