@@ -18,7 +18,7 @@ def _finite_const(expr: sympy.Expr) -> bool:
     return _is_const(expr) and not expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
 
 
-def _shows(diff: sympy.Expr, ratio: sympy.Expr, seconds: float) -> bool:
+def _shows(diff: sympy.Expr, ratio: sympy.Expr | None, seconds: float) -> bool:
     """``diff`` simplifies to a finite constant, or ``ratio`` to a finite non-zero one."""
     try:
         with time_limit(seconds):
@@ -26,6 +26,8 @@ def _shows(diff: sympy.Expr, ratio: sympy.Expr, seconds: float) -> bool:
                 return True
     except SYMPY_FAILURES:
         pass
+    if ratio is None:
+        return False
     try:
         with time_limit(seconds):
             ratio = sympy.simplify(ratio)
@@ -39,10 +41,13 @@ def is_symbolic_solution(
 ) -> bool:
     """SRBench: a non-constant ``model`` solves ``truth`` if ``truth - model`` simplifies to
     a constant, or ``model / truth`` to a non-zero constant, with floats rounded to 3
-    decimals and ``|c| < 1e-4`` zeroed. Rounding is tried in two orders, and either
-    suffices: the model's floats first, and (as SRBench's ``assess_symbolic_model.py``)
+    decimals and ``|c| < 1e-4`` zeroed. Rounding is tried in three orders, and any
+    suffices: the model's floats first; (as SRBench's ``assess_symbolic_model.py``)
     the floats of the difference and of the ratio, where the truth's own constants cancel
-    the model's (``0.333333333*x`` solves ``x/3``, ``2.6667*z`` solves ``2.6667*z``).
+    the model's (``0.333333333*x`` solves ``x/3``, ``2.6667*z`` solves ``2.6667*z``);
+    and the floats of the difference with its products multiplied out, so that a
+    constant the truth writes as a product of parameters meets the model's one constant
+    (``x*(0.79 - 0.0106325708*x)`` solves ``0.79*x*(1 - 0.0134589502*x)``).
     The rounded model, and the simplified difference or ratio, must be finite (zeroing a
     tiny constant inside ``log`` must not make a surrogate "constant"). Each
     simplification is time-limited; a timeout counts as "not shown equivalent".
@@ -62,6 +67,8 @@ def is_symbolic_solution(
       >>> is_symbolic_solution(x**2, sympy.sin(x))
       False
       >>> is_symbolic_solution(0.333333333 * x + 1, x / 3)
+      True
+      >>> is_symbolic_solution(x * (0.79 - 0.0106325708 * x), 0.79 * x * (1 - 0.0134589502 * x))
       True
       >>> v, w = sympy.symbols("v w", real=True)
       >>> is_symbolic_solution(sympy.log(v) - sympy.log(w), sympy.log(v / w))
@@ -84,7 +91,14 @@ def is_symbolic_solution(
         return False
     if _shows(truth - rounded, rounded / truth, seconds):
         return True
-    return _shows(round_floats(truth - model), round_floats(model / truth), seconds)
+    if _shows(round_floats(truth - model), round_floats(model / truth), seconds):
+        return True
+    try:
+        with time_limit(seconds):
+            expanded = sympy.expand_mul(truth - model)
+    except SYMPY_FAILURES:
+        return False
+    return _shows(round_floats(expanded), None, seconds)
 
 
 def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
