@@ -185,9 +185,9 @@ class SymbolicODE(BaseEstimator):
         left = None if self.max_time is None else self.max_time - (time.monotonic() - start)
         if self.refine and (left is None or left >= REFINE_MIN_SECONDS):
             pairs = zip(data.x, data.t, strict=True)
-            starts = [smooth(a, ts, self.differentiation) for a, ts in pairs]
+            smoothed = [smooth(a, ts, self.differentiation) for a, ts in pairs]
             system, self.refinement_ = refine_system(
-                system, states, controls, data.x, data.t, data.u, starts
+                system, states, controls, data.x, data.t, data.u, [smoothed, list(data.x)]
             )
         self.system_ = system
         self.__dict__.pop("_field", None)  # a previous fit's compiled system

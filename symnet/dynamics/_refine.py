@@ -7,7 +7,9 @@ multiple shooting over short windows, so that a chaotic system, whose long traje
 diverge from any model, stays fittable. Each trajectory is cut into windows of
 ``WINDOW`` samples (consecutive windows share an end sample; at most ``MAX_WINDOWS``,
 evenly spread); window :math:`w` starts from the smoothed state
-:math:`\tilde{\mathbf x}(t_{w,0})` (:func:`symnet.dynamics.smooth`) and
+:math:`\tilde{\mathbf x}(t_{w,0})` (:func:`symnet.dynamics.smooth`) or from the sample
+itself, whichever fits better after the refit (noise-free samples are exact starts; a
+smoother's bias there, 4e-4 of the spread on Lorenz, would pass into the constants), and
 
 .. math::
     \min_\theta \sum_w \sum_k \sum_i
@@ -69,9 +71,10 @@ def shooting_windows(xs, ts, us, starts):
     return T, X, U, X0
 
 
-def _residuals(F, T, X, U, X0, scale):
-    """``r(theta, args)``: the scaled differences of every window's simulation (module
-    doc); a window that blows up gives large finite residuals."""
+def _residuals(F, T, X, U, scale):
+    """``r(theta, X0)``: the scaled differences of every window's simulation from the
+    window starts ``X0`` (module doc); a window that blows up gives large finite
+    residuals."""
     if U is None:
         windows = jax.vmap(lambda x0, t, th: solve(F, th, x0, t, forward=True), (0, 0, None))
     else:
@@ -79,7 +82,7 @@ def _residuals(F, T, X, U, X0, scale):
             lambda x0, t, u, th: solve(F, th, x0, t, u, forward=True), (0, 0, 0, None)
         )
 
-    def resid(theta, _args):
+    def resid(theta, X0):
         sims = windows(X0, T, theta) if U is None else windows(X0, T, U, theta)
         r = ((sims - X) / scale).ravel()
         return jnp.where(jnp.isfinite(r), r, 1e6)  # a blown-up window: a large residual
@@ -87,48 +90,63 @@ def _residuals(F, T, X, U, X0, scale):
     return resid
 
 
-def _error(resid, theta) -> float:
-    r = np.asarray(resid(jnp.asarray(theta), None))
+def _error(resid, theta, X0) -> float:
+    r = np.asarray(resid(jnp.asarray(theta), jnp.asarray(X0)))
     return float(np.mean(r**2))
 
 
 def refine_system(exprs, states, controls, xs, ts, us, starts):
     """The system ``exprs`` (right-hand sides over ``states`` and ``controls``) with its
-    constants refit against the trajectories ``xs`` (times ``ts``, controls ``us``,
-    smoothed states ``starts``) and rounded (module doc):
-    ``(exprs, info)``, ``info`` the windowed errors ``before`` and ``after`` (``None``
-    when nothing was refit), whether the refined constants were ``kept`` and whether the
-    system was ``simplified``."""
+    constants refit against the trajectories ``xs`` (times ``ts``, controls ``us``) and
+    rounded (module doc): ``(exprs, info)``, ``info`` the windowed errors ``before`` and
+    ``after`` (``None`` when nothing was refit), whether the refined constants were
+    ``kept`` and whether the system was ``simplified``.
+
+    ``starts``: the states the windows start from, one array per trajectory (the
+    smoothed states), or a list of such alternatives: each is refit from, and the one
+    with the lowest windowed error (before or after the refit) is kept, its index as
+    ``info["start"]`` (on noise-free data the samples themselves are exact starts, where
+    a smoother's small bias would pass into the constants)."""
     lifted, consts, values, F = lifted_field(exprs, states, controls)
-    T, X, U, X0 = shooting_windows(xs, ts, us, starts)
+    options = starts if isinstance(starts[0], list | tuple) else [starts]
+    T, X, U, X0 = shooting_windows(xs, ts, us, options[0])
     info = {"before": None, "after": None, "kept": False, "simplified": False}
     if not len(consts) or not len(T):
         return list(exprs), info
     scale = np.std(np.vstack(xs), axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     with jax.enable_x64(True):
-        resid = jax.jit(_residuals(F, T, X, U, X0, scale))
-        before = _error(resid, values)
-        sol = optx.least_squares(
-            resid,
-            optx.LevenbergMarquardt(rtol=1e-8, atol=1e-10),
-            jnp.asarray(values),
-            max_steps=MAX_STEPS,
-            throw=False,
-        )
-        theta = np.asarray(sol.value, dtype=np.float64)
-        after = _error(resid, theta) if np.all(np.isfinite(theta)) else np.inf
+        resid = jax.jit(_residuals(F, T, X, U, scale))
+        before, after, theta, info["start"] = np.inf, np.inf, values, 0
+        for k, option in enumerate(options):  # the start whose refit fits best
+            X0_k = jnp.asarray(shooting_windows(xs, ts, us, option)[3])
+            before_k = _error(resid, values, X0_k)
+            sol = optx.least_squares(
+                resid,
+                optx.LevenbergMarquardt(rtol=1e-8, atol=1e-10),
+                jnp.asarray(values),
+                args=X0_k,
+                max_steps=MAX_STEPS,
+                throw=False,
+            )
+            theta_k = np.asarray(sol.value, dtype=np.float64)
+            ok = np.all(np.isfinite(theta_k))
+            after_k = _error(resid, theta_k, X0_k) if ok else np.inf
+            if min(after_k, before_k) < min(after, before):
+                before, after, theta, X0, info["start"] = before_k, after_k, theta_k, X0_k, k
         info.update(before=before, after=after, kept=bool(after < before))
         best, error = values, before
         if after < before:
             best, error = theta, after
-        reps = _round(resid, best, ROUNDING_SLACK * error + ROUNDING_FLOOR)
+        bound = ROUNDING_SLACK * error + ROUNDING_FLOOR
+        reps = _round(lambda th: _error(resid, th, X0), best, bound)
         info["simplified"] = any(not isinstance(r, sympy.Float) for r in reps.values())
-        info["after"] = _error(resid, np.array([float(reps[k]) for k in range(len(consts))]))
+        rounded = np.array([float(reps[k]) for k in range(len(consts))])
+        info["after"] = _error(resid, rounded, X0)
         return [e.xreplace({c: reps[k] for k, c in enumerate(consts)}) for e in lifted], info
 
 
-def _round(resid, theta, bound: float) -> dict:
+def _round(error, theta, bound: float) -> dict:
     """``{constant index: value}``: each constant (smallest first, so that spurious small
     terms go first) replaced by the simplest of :func:`symnet._refit.simpler_values` (0
     first) that keeps the windowed error within ``bound``, the others held."""
@@ -141,7 +159,7 @@ def _round(resid, theta, bound: float) -> dict:
                 continue
             trial = theta.copy()
             trial[k] = float(cand)
-            if _error(resid, trial) <= bound:
+            if error(trial) <= bound:
                 theta, reps[k] = trial, cand
                 break
     return reps
