@@ -25,7 +25,7 @@ from symnet._primitives import check_primitive as check_primitive
 from symnet._primitives import get_primitive as get_primitive
 from symnet._primitives import register_primitive as register_primitive
 from symnet._refit import refit as refit
-from symnet._refit import round_constants as round_constants
+from symnet._rounding import round_constants as round_constants
 from symnet._scoring import is_symbolic_solution as is_symbolic_solution
 from symnet._scoring import r2_score as r2_score
 from symnet._train import PopulationTrainer as PopulationTrainer

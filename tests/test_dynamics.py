@@ -195,7 +195,7 @@ def test_refinement_recovers_exact_constants_from_noise_free_trajectories() -> N
     x, t = entry.trajectory(0), ODEBENCH_TIMES
     x0, x1 = entry.system.symbols()
     found = [1.0002 * x1 - 0.0004 * x0 - 0.0005, -2.0955 * x0]
-    out, info = refine_system(found, [x0, x1], [], [x], [t], None, [smooth(x, t)])
+    out, info = refine_system(found, [x0, x1], [], [x], [t], None, [[smooth(x, t)]])
     assert out == [x1, -sympy.Rational(21, 10) * x0]
     assert info["kept"] and info["after"] < 1e-3 * info["before"]
 
@@ -215,7 +215,7 @@ def test_refinement_starts_windows_from_whichever_states_fit_better() -> None:
     out, info = refine_system(found, [x0, x1], [], [x], [t], None, [[biased], [x]])
     assert info["start"] == 1
     assert out == [x1, -sympy.Rational(21, 10) * x0]
-    _, alone = refine_system(found, [x0, x1], [], [x], [t], None, [biased])
+    _, alone = refine_system(found, [x0, x1], [], [x], [t], None, [[biased]])
     assert alone["start"] == 0 and alone["after"] > 1e3 * info["after"]
 
 

@@ -18,7 +18,7 @@ smoother's bias there, 4e-4 of the spread on Lorenz, would pass into the constan
 with :math:`s_i` the spread of state :math:`i`, by Levenberg–Marquardt (optimistix;
 Jacobians by forward-mode differentiation through the solver). The refined constants
 are kept only if this windowed error drops. Then each constant, smallest first, takes
-the simplest value of :func:`symnet._refit.simpler_values` (0 first: a spurious small
+the simplest value of :func:`symnet._rounding.simpler_values` (0 first: a spurious small
 term goes; pinned fractions such as ``21/10``) that keeps the windowed error within
 ``ROUNDING_SLACK`` times and ``ROUNDING_FLOOR`` above the better system's, the others
 held (each trial is one evaluation of the compiled windowed solve).
@@ -32,7 +32,7 @@ import numpy as np
 import optimistix as optx
 import sympy
 
-from symnet._refit import FRACTION_RTOL, simpler_values
+from symnet._rounding import FRACTION_RTOL, simpler_values
 from symnet.dynamics._simulate import lifted_field, solve
 
 __all__ = ["MAX_WINDOWS", "WINDOW", "refine_system", "shooting_windows"]
@@ -102,14 +102,13 @@ def refine_system(exprs, states, controls, xs, ts, us, starts):
     ``after`` (``None`` when nothing was refit), whether the refined constants were
     ``kept`` and whether the system was ``simplified``.
 
-    ``starts``: the states the windows start from, one array per trajectory (the
-    smoothed states), or a list of such alternatives: each is refit from, and the one
+    ``starts``: alternatives for the states the windows start from, each one array per
+    trajectory (the smoothed states, the samples): each is refit from, and the one
     with the lowest windowed error (before or after the refit) is kept, its index as
     ``info["start"]`` (on noise-free data the samples themselves are exact starts, where
     a smoother's small bias would pass into the constants)."""
     lifted, consts, values, F = lifted_field(exprs, states, controls)
-    options = starts if isinstance(starts[0], list | tuple) else [starts]
-    T, X, U, X0 = shooting_windows(xs, ts, us, options[0])
+    T, X, U, X0 = shooting_windows(xs, ts, us, starts[0])
     info = {"before": None, "after": None, "kept": False, "simplified": False}
     if not len(consts) or not len(T):
         return list(exprs), info
@@ -118,7 +117,7 @@ def refine_system(exprs, states, controls, xs, ts, us, starts):
     with jax.enable_x64(True):
         resid = jax.jit(_residuals(F, T, X, U, scale))
         before, after, theta, info["start"] = np.inf, np.inf, values, 0
-        for k, option in enumerate(options):  # the start whose refit fits best
+        for k, option in enumerate(starts):  # the start whose refit fits best
             X0_k = jnp.asarray(shooting_windows(xs, ts, us, option)[3])
             before_k = _error(resid, values, X0_k)
             sol = optx.least_squares(
@@ -148,7 +147,7 @@ def refine_system(exprs, states, controls, xs, ts, us, starts):
 
 def _round(error, theta, bound: float) -> dict:
     """``{constant index: value}``: each constant (smallest first, so that spurious small
-    terms go first) replaced by the simplest of :func:`symnet._refit.simpler_values` (0
+    terms go first) replaced by the simplest of :func:`symnet._rounding.simpler_values` (0
     first) that keeps the windowed error within ``bound``, the others held."""
     theta = np.array(theta, dtype=np.float64)
     reps = {k: sympy.Float(float(v)) for k, v in enumerate(theta)}

@@ -10,7 +10,8 @@ import time
 import numpy as np
 import sympy
 
-from symnet._refit import drop_terms, evaluate, refit, round_constants
+from symnet._refit import drop_terms, evaluate, refit
+from symnet._rounding import round_constants
 from symnet._sympy_utils import SYMPY_FAILURES, bounded_simplify, time_limit
 from symnet.search._select import pareto_front
 
@@ -145,7 +146,7 @@ def polish(expr, symbols, X, y, w, seconds, deadline=None, rounds: int = 3, rel_
     a round that sympy itself fails on (see :data:`SYMPY_FAILURES`) also keeps it.
     Simplification treats inputs that are positive at every sample as positive
     (``sqrt(c**2) = c`` there), so the formula is unchanged on the data. ``rel_tol``
-    is :func:`symnet._refit.round_constants`' practical tolerance (its default if None;
+    is :func:`symnet._rounding.round_constants`' practical tolerance (its default if None;
     0 rounds only what the data cannot distinguish statistically).
     """
     tol = {} if rel_tol is None else {"rel_tol": rel_tol}
