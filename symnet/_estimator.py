@@ -26,7 +26,7 @@ from symnet._fit_inputs import datasets_of, dimension_columns, unit_attributes
 from symnet._printing import formula_str
 from symnet._refit import evaluate
 from symnet._seeding import seed_from
-from symnet._settings import search_config
+from symnet._settings import output_tolerance, search_config
 from symnet._validation import check_X
 from symnet.search import (
     DEFAULT_CONFIG,
@@ -97,7 +97,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       selection_tolerance: widens the "best" rule's window to formulas whose validation
         MSE / var(y) is at most this (e.g. a distilled network's own normalised error on
         held-out data: formulas that agree with it more closely than it agrees with the data
-        cannot be told apart); None keeps PySR's 1.5 x the lowest loss.
+        cannot be told apart); None keeps PySR's 1.5 x the lowest loss. For a 2-D ``y``
+        also a list, one tolerance per output.
       early_stop_condition: stop once a formula's validation MSE / var(y) is at most this
         (remaining data views are skipped), as PySR's option; None searches everything.
       oversample_worst: extra weight on the 10% of points the networks fit worst, for a
@@ -219,7 +220,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         Args:
           X: array or DataFrame (its columns become the variable names).
           y: target(s); a 2-D ``y`` gets one formula per column.
-          sample_weight: non-negative weights (n,), used in training, refits and selection.
+          sample_weight: non-negative weights (n,), used in training, refits and selection;
+            for a 2-D ``y`` also (n, k), one column per output.
           variable_names: names overriding the DataFrame columns.
           run_dir: if given, a new (or empty) directory receiving the equations CSV, the
             selected formula, metadata and the pickled model, and, while training, orbax
@@ -244,6 +246,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         key = jax.random.key(seed)
         units = (X_units, y_units, self.dimensional_constants)
         datasets, names = datasets_of(X, y, sample_weight, variable_names, key, config, units)
+        n_out = len(datasets)
+        tols = [output_tolerance(self.selection_tolerance, k, n_out) for k in range(n_out)]
         self._internal_symbols = list(datasets[0].symbols)
         self._user_symbols = [sympy.Symbol(n, real=True) for n in names]
         fronts, selections, exprs = [], [], []
@@ -262,7 +266,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 )
             front = pareto_front(cands, self.maxsize)
             fronts.append(self._table(front, data.var_y, data))
-            selections.append(select(front, self.model_selection, self.selection_tolerance))
+            selections.append(select(front, self.model_selection, tols[k]))
             exprs.append([c.expr for c in front])
         self.n_features_in_ = len(names)
         self.feature_names_in_ = np.asarray(names, dtype=object)

@@ -31,6 +31,15 @@ def datasets_of(
         targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
     d = np.shape(X_arr)[1] if np.ndim(X_arr) == 2 else None
     names = feature_names(X, variable_names, d) if d is not None else None
+    weights = [sample_weight] * len(targets)
+    w_arr = None if sample_weight is None else np.asarray(sample_weight)
+    if w_arr is not None and w_arr.ndim == 2 and len(targets) > 1:
+        if w_arr.shape[1] != len(targets):
+            raise ValueError(
+                f"`sample_weight` must have shape (n,) or (n, {len(targets)}) for "
+                f"{len(targets)} outputs, got {w_arr.shape}."
+            )
+        weights = [w_arr[:, k] for k in range(len(targets))]
     per_output = [None] * len(targets)
     if units is not None and names is not None:
         per_output = check_units(*units[:2], names, len(targets), free_constants=units[2])
@@ -41,10 +50,10 @@ def datasets_of(
             t,
             key=jax.random.fold_in(key, k),
             config=config,
-            sample_weight=sample_weight,
+            sample_weight=w,
             units=u,
         )
-        for k, (t, u) in enumerate(zip(targets, per_output, strict=True))
+        for k, (t, w, u) in enumerate(zip(targets, weights, per_output, strict=True))
     ]
     return datasets, feature_names(X, variable_names, datasets[0].X.shape[1])
 

@@ -12,7 +12,7 @@ import numpy as np
 from symnet._operators import operator_weights, resolve_operators
 from symnet.search import DEFAULT_CONFIG, DETERMINISTIC_SIMPLIFY_SECONDS, SearchConfig
 
-__all__ = ["SELECTION_RULES", "search_config"]
+__all__ = ["SELECTION_RULES", "output_tolerance", "search_config"]
 
 SELECTION_RULES = ("accuracy", "best", "score")
 
@@ -26,9 +26,13 @@ def search_config(est) -> SearchConfig:
             f"`model_selection` must be one of {SELECTION_RULES}, got {est.model_selection!r}."
         )
     tol = est.selection_tolerance
-    if tol is not None and not (isinstance(tol, (int, float)) and 0 <= tol < math.inf):
+    tols = list(tol) if isinstance(tol, (list, tuple, np.ndarray)) else [tol]
+    if tol is not None and not all(
+        isinstance(t, (int, float, np.floating)) and 0 <= t < math.inf for t in tols
+    ):
         raise ValueError(
-            f"`selection_tolerance` must be None or a finite number >= 0, got {tol!r}."
+            "`selection_tolerance` must be None, a finite number >= 0 or a list of them "
+            f"(one per output), got {tol!r}."
         )
     if est.max_time is not None and not (
         isinstance(est.max_time, (int, float)) and est.max_time > 0
@@ -76,3 +80,17 @@ def search_config(est) -> SearchConfig:
             else DEFAULT_CONFIG.simplify_seconds
         ),
     )
+
+
+def output_tolerance(tol, k: int, n_outputs: int) -> float | None:
+    """Output ``k``'s ``selection_tolerance`` (of ``n_outputs``): ``tol`` itself, or its
+    ``k``-th entry when it is a list (``ValueError`` if that list's length is not
+    ``n_outputs``)."""
+    if not isinstance(tol, (list, tuple, np.ndarray)):
+        return tol
+    if len(tol) != n_outputs:
+        raise ValueError(
+            f"`selection_tolerance` must give one tolerance per output ({n_outputs}), "
+            f"got {len(tol)}."
+        )
+    return float(tol[k])

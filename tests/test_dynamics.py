@@ -11,7 +11,8 @@ from scipy.integrate import solve_ivp
 from symnet import SymbolicRegressor
 from symnet._refit import refit
 from symnet.dynamics import METHODS, SymbolicODE, differentiate
-from symnet.dynamics._derivatives import noise_level
+from symnet.dynamics._derivatives import disagreement, noise_level, reliability
+from symnet.dynamics._ode import _reliability
 from symnet.dynamics._simulate import integrate, vector_field
 from symnet.dynamics._trajectories import trajectories
 from symnet.dynamics._weak import weak_select, weak_windows
@@ -59,6 +60,34 @@ def test_the_spline_does_not_oversmooth_a_fast_noise_free_state() -> None:
     truth = 12 * np.cos(12 * t) * np.exp(0.1 * t) + 0.1 * x
     err = differentiate(x, t, "spline") - truth
     assert np.sqrt(np.mean(err[20:-20] ** 2)) < 1e-2 * np.std(truth)
+
+
+def _cubic_decay():
+    """``x' = -x**3`` from 3.4, 512 samples on [0, 10]: the first steps are a transient
+    no estimator resolves (ODEBench's ode11)."""
+    t = np.linspace(0.0, 10.0, 512)
+    return t, (1 / np.sqrt(2 * t + 1 / 3.4**2))[:, None]
+
+
+def test_reliability_weighs_down_an_unresolved_transient() -> None:
+    t, x = _cubic_decay()
+    d = differentiate(x, t)
+    err = (d + x**3)[:, 0]
+    w = reliability(disagreement(x, t), d)[:, 0]
+    assert abs(err[0]) > 1.0 and w[0] < 1e-6 and w[200:].min() > 0.99
+    assert np.average(err**2, weights=w) < 1e-4 * np.mean(err**2)
+    # other estimators have no smooth curve to compare with: uniform weights
+    assert np.all(reliability(disagreement(x, t, "savgol"), d) == 1.0)
+    # the selection tolerance of the estimate is a normalised loss well below 1
+    _, tol = _reliability(trajectories(x, t, None, None, None), [d], "spline")
+    assert 0 < tol[0] < 1e-3
+
+
+def test_fit_finds_the_law_behind_a_transient() -> None:
+    t, x = _cubic_decay()
+    model = SymbolicODE(regressor=FAST, random_state=0, refine=False).fit(x, t)
+    u = sympy.Symbol("x0", real=True)
+    assert sympy.nsimplify(model.sympy()[0], tolerance=1e-3, rational=True) == -(u**3)
 
 
 def test_differentiate_rejects_unknown_methods_and_short_series() -> None:

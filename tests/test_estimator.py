@@ -178,6 +178,17 @@ def test_max_time_is_honoured(frame):
         ({"oversample_worst": -2}, (np.ones((10, 2)), np.arange(10.0)), "`oversample_worst`"),
         ({"early_stop_condition": -1}, (np.ones((10, 2)), np.arange(10.0)), "`early_stop"),
         ({"selection_tolerance": -1}, (np.ones((10, 2)), np.arange(10.0)), "`selection_tol"),
+        ({"selection_tolerance": [1e-3, -1]}, (np.ones((10, 2)), np.arange(10.0)), "`selecti"),
+        (
+            {"selection_tolerance": [1e-3, 1e-3]},
+            (np.ones((10, 2)), np.arange(10.0)),
+            r"one tolerance per output \(1\), got 2",
+        ),
+        (
+            {},
+            (np.ones((10, 2)), np.ones((10, 2)).cumsum(0), np.ones((10, 3))),
+            r"`sample_weight` must have shape \(n,\) or \(n, 2\)",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_value_error(kwargs, fit_args, match):

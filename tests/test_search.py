@@ -46,6 +46,22 @@ def test_refit_respects_sample_weight(data):
     np.testing.assert_allclose(float(expr.atoms(sympy.Float).pop()), 3.0, rtol=1e-10)
 
 
+def test_candidate_losses_are_weighted_as_the_fit_is(data):
+    """Rows of zero weight (outliers a user or an estimator marked) move neither the
+    validation nor the training loss of a formula: the losses selection compares."""
+    y = 3.0 * data[:, 0]
+    y_bad = y.copy()
+    y_bad[:30] += 100.0
+    w = np.ones(len(y))
+    w[:30] = 0.0
+    d = symnet.search.Data.build(data, y_bad, key=jax.random.key(0), sample_weight=w)
+    assert d.scaling.identity
+    cand = d.score(3.0 * x0, member=0, found_at=0.0)
+    assert cand.val_nmse < 1e-20 and cand.train_nmse < 1e-20
+    plain = symnet.search.Data.build(data, y_bad, key=jax.random.key(0)).score(3.0 * x0, 0, 0.0)
+    assert plain.val_nmse > 1e-3
+
+
 def test_round_constants_snaps_what_the_data_cannot_distinguish(data):
     y = data[:, 0] * data[:, 1] ** 2 / 2 + np.pi * data[:, 0]
     noisy = 0.5000000001 * x0 * x1**2.0000000001 + 3.1415926 * x0

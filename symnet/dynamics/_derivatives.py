@@ -29,6 +29,23 @@ or not). :func:`differentiate` estimates :math:`\dot x(t_k)` state by state with
 
 ``DEFAULT_METHOD`` is the one measured best at 1 % noise on ODEBench
 (``experiments/derivatives.py``).
+
+No estimator resolves a transient faster than the sampling (``x' = -x**3`` from
+``x = 3.4`` at a step of 0.02: the first derivatives are off by 20 %), and a least-squares
+search fits those few errors with a surrogate instead of the law. :func:`disagreement`
+and :func:`reliability` flag them: where the spline's derivative :math:`f'(t_k)` and the centred differences of
+its own values :math:`\delta_k = \mathrm{FD}(f)(t_k)` disagree by
+:math:`D_k = |f'(t_k) - \delta_k|` (both are exact where the trajectory is locally
+cubic at the step's scale), the sample's weight is
+
+.. math:: w_k = 1 / (1 + (D_k / s)^4), \qquad
+          s = \max(\mathrm{RELIABLE\_MEDIANS} \cdot \mathrm{median}_k D_k,
+                    \mathrm{RELIABLE\_FLOOR} \cdot \mathrm{rms}_k f'(t_k)),
+
+per state. On ODEBench's 63 systems (seed 100) the weighted RMS of the derivative errors
+falls from 6.6e-4 to 4.3e-5 of their spread at noise 0 (median over systems; never up),
+and from 6.4e-2 to 5.1e-2 at 1 % noise (a square instead of the fourth power: 8.4e-5,
+5.3e-2; a bad sample then still weighs :math:`s^2`).
 """
 
 from __future__ import annotations
@@ -40,7 +57,14 @@ import numpy as np
 from derivative import SavitzkyGolay
 from scipy.interpolate import make_smoothing_spline
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "differentiate", "smooth"]
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "differentiate",
+    "disagreement",
+    "reliability",
+    "smooth",
+]
 
 #: Samples on each side of a point in the ``"savgol"`` window.
 SAVGOL_HALF_WIDTH = 7
@@ -50,6 +74,10 @@ SAVGOL_ORDER = 3
 NOISE_FACTOR = 2.0
 #: Order of the differences the noise is estimated from.
 NOISE_DIFFERENCES = 4
+#: :func:`reliability`'s scale: this many median disagreements ...
+RELIABLE_MEDIANS = 3.0
+#: ... and at least this share of the derivative's RMS.
+RELIABLE_FLOOR = 1e-3
 
 
 def _finite_difference(x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -149,3 +177,38 @@ def smooth(x: np.ndarray, t: np.ndarray, method: str = DEFAULT_METHOD) -> np.nda
         return x.copy()
     t = np.asarray(t, dtype=np.float64)
     return np.column_stack([_smoothing_spline(t, x[:, j])(t) for j in range(x.shape[1])])
+
+
+def disagreement(x: np.ndarray, t: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
+    r""":math:`D_k = |f'(t_k) - \mathrm{FD}(f)(t_k)|` ``(n, d)`` of one trajectory ``x``
+    ``(n, d)`` at times ``t`` for the ``"spline"`` estimate (module doc): an upper bound
+    of its error where the trajectory is smooth at the sampling's scale (on ODEBench at
+    noise 0 the weighted mean of :math:`D^2` exceeds the squared error in 9 states of
+    10); zeros for the other methods, which have no smooth curve to compare with."""
+    x = np.asarray(x, dtype=np.float64)
+    if method != "spline":
+        return np.zeros_like(x)
+    t = np.asarray(t, dtype=np.float64)
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        f = _smoothing_spline(t, x[:, j])
+        out[:, j] = np.abs(f.derivative()(t) - np.gradient(f(t), t, edge_order=2))
+    return out
+
+
+def reliability(D: np.ndarray, x_dot: np.ndarray) -> np.ndarray:
+    r"""Weights ``(n, d)`` in (0, 1] of estimated derivatives ``x_dot`` ``(n, d)`` whose
+    :func:`disagreement` is ``D``: :math:`1 / (1 + (D_k / s)^4)` per state (module doc).
+
+    Example:
+        >>> t = np.linspace(0.0, 10.0, 512)
+        >>> x = (1 / np.sqrt(2 * t + 1 / 3.4**2))[:, None]  # x' = -x**3 from 3.4
+        >>> w = reliability(disagreement(x, t), differentiate(x, t))
+        >>> bool(w[0, 0] < 1e-3 < 0.5 < w[100:, 0].min())
+        True
+    """
+    med = RELIABLE_MEDIANS * np.median(D, axis=0)
+    s = np.maximum(med, RELIABLE_FLOOR * np.sqrt(np.mean(x_dot**2, axis=0)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / (1.0 + (D / s) ** 4)
+    return np.where(s > 0, w, 1.0)

@@ -4,7 +4,9 @@ Given trajectories :math:`\mathbf x(t)` (and optional controls :math:`\mathbf u(
 estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula per state:
 
 1. derivatives :math:`\dot{\mathbf x}(t_k)` are estimated trajectory by trajectory
-   (:func:`symnet.dynamics.differentiate`, ``differentiation=``), unless given;
+   (:func:`symnet.dynamics.differentiate`, ``differentiation=``), unless given, each
+   sample weighted by its estimate's :func:`~symnet.dynamics.reliability` (a transient
+   faster than the sampling is not fitted by a surrogate);
 2. the rows of all trajectories are pooled and a :class:`symnet.SymbolicRegressor`
    (``regressor=``, a template whose settings are used; ``max_time`` and
    ``random_state`` here override its own) fits every state's derivative over all states
@@ -38,7 +40,14 @@ from symnet import _persist
 from symnet._estimator import SymbolicRegressor
 from symnet._printing import formula_str
 from symnet._refit import evaluate
-from symnet.dynamics._derivatives import DEFAULT_METHOD, METHODS, differentiate, smooth
+from symnet.dynamics._derivatives import (
+    DEFAULT_METHOD,
+    METHODS,
+    differentiate,
+    disagreement,
+    reliability,
+    smooth,
+)
 from symnet.dynamics._refine import refine_system
 from symnet.dynamics._simulate import integrate, vector_field
 from symnet.dynamics._trajectories import arrays, as_list, trajectories
@@ -52,6 +61,32 @@ REFINE_SHARE = 0.2
 #: With ``max_time``, the refinement is skipped when fewer seconds than this are left
 #: (compiling the shooting solver alone takes seconds).
 REFINE_MIN_SECONDS = 5.0
+
+
+def _reliability(data, dots, method) -> tuple[np.ndarray, list[float]]:
+    r"""The estimated derivatives' weights ``(n_rows, n_states)``
+    (:func:`~symnet.dynamics.reliability`) and each state's error level: the weighted
+    mean of the squared :func:`~symnet.dynamics.disagreement` over the weighted variance
+    of its derivative, a normalised loss below which formulas cannot be told apart by the
+    estimated derivatives (the selection's tolerance)."""
+    D = [disagreement(a, ts, method) for a, ts in zip(data.x, data.t, strict=True)]
+    W = np.vstack([reliability(d, v) for d, v in zip(D, dots, strict=True)])
+    D, V = np.vstack(D), np.vstack(dots)
+    tol = []
+    for k in range(V.shape[1]):
+        w = W[:, k]
+        var = np.average((V[:, k] - np.average(V[:, k], weights=w)) ** 2, weights=w)
+        tol.append(float(np.average(D[:, k] ** 2, weights=w) / var) if var > 0 else 0.0)
+    return W, tol
+
+
+def _widest(user, tol: list[float]) -> list[float]:
+    """Per state, the larger of the user's ``selection_tolerance`` (None, a number or one
+    per state) and ``tol``."""
+    if user is None:
+        return tol
+    users = list(user) if isinstance(user, (list, tuple, np.ndarray)) else [user] * len(tol)
+    return [max(float(u), t) for u, t in zip(users, tol, strict=True)]
 
 
 def _r2(truth: np.ndarray, pred: np.ndarray) -> float:
@@ -161,11 +196,19 @@ class SymbolicODE(BaseEstimator):
             _persist.check_new_run_dir(run_dir)
         data = trajectories(x, t, x_dot, u, feature_names)
         dots = self._derivatives(data)
+        weights = None
+        if not data.x_dot:  # estimated: transients faster than the sampling weigh less
+            weights, tol = _reliability(data, dots, self.differentiation)
+            model.set_params(selection_tolerance=_widest(model.selection_tolerance, tol))
         columns = [np.vstack(data.x)]
         if data.u is not None:
             columns.append(np.vstack(data.u))
         names = data.states + data.controls
-        model.fit(np.hstack(columns), np.vstack(dots), variable_names=names)
+        Y = np.vstack(dots)
+        if weights is not None and Y.shape[1] == 1:
+            weights = weights[:, 0]
+            model.set_params(selection_tolerance=model.selection_tolerance[0])
+        model.fit(np.hstack(columns), Y, sample_weight=weights, variable_names=names)
         self.regressor_ = model
         self.state_names_ = list(data.states)
         self.control_names_ = list(data.controls)

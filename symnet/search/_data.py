@@ -58,7 +58,8 @@ class Data:
         can cross its domain between them).
       wide: points drawn uniformly from the box widened by half (:func:`widened_box`): a
         formula not finite there is not ``stable`` (selection avoids it).
-      var_tr, var_val: variances of ``y`` on each split (1 where 0), the losses' unit.
+      var_tr, var_val: weighted variances of ``y`` on each split (1 where 0), the losses'
+        unit.
       key: the search's PRNG key; the split and the probe points derive from the first of
         ``jax.random.split(key, 3)``, the first population from the other two.
       units: the inputs' and target's dimensions (:class:`symnet.units.Units`), or None;
@@ -148,8 +149,8 @@ class Data:
             loo=loo,
             probe=probe,
             wide=wide,
-            var_tr=float(np.var(y[tr])) or 1.0,
-            var_val=float(np.var(y[val])) or 1.0,
+            var_tr=_weighted_var(y[tr], w[tr]) or 1.0,
+            var_val=_weighted_var(y[val], w[val]) or 1.0,
             key=key,
             scaling=scaling,
             var_y=var_y,
@@ -164,9 +165,9 @@ class Data:
         return self.X[self.tr], self.y[self.tr], self.w[self.tr]
 
     @functools.cached_property
-    def validation(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(X, y)`` of the validation split."""
-        return self.X[self.val], self.y[self.val]
+    def validation(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, y, w)`` of the validation split."""
+        return self.X[self.val], self.y[self.val], self.w[self.val]
 
     def derived(
         self, X, target, names, *, key: jax.Array, config: SearchConfig, units=None
@@ -193,8 +194,9 @@ class Data:
         return dataclasses.replace(cand, expr=expr, complexity=complexity(expr, self.weights))
 
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
-        """``expr`` as a :class:`Candidate` with its normalised losses (MSE / var(y)) on
-        each split, or None when it is not finite on the probe box."""
+        """``expr`` as a :class:`Candidate` with its normalised losses on each split (the
+        weighted MSE over the weighted variance of ``y``), or None when it is not finite
+        on the probe box."""
         with np.errstate(all="ignore"):
             values = evaluate(expr, self.symbols, np.concatenate([self.probe, self.wide]))
         values = np.broadcast_to(values, (2 * PROBE_POINTS,))
@@ -208,18 +210,24 @@ class Data:
             expr=expr,
             complexity=complexity(expr, self.weights),
             val_nmse=val_nmse,
-            train_nmse=_nmse(expr, self.symbols, *self.train[:2], self.var_tr),
+            train_nmse=_nmse(expr, self.symbols, *self.train, self.var_tr),
             member=int(member),
             found_at=found_at,
             stable=bool(np.all(np.isfinite(values[PROBE_POINTS:]))),
         )
 
 
-def _nmse(expr, symbols, X, y, var) -> float:
+def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
+    w = w if np.sum(w) > 0 else np.ones_like(w)  # a split of zero-weight rows only
+    return float(np.average((y - np.average(y, weights=w)) ** 2, weights=w))
+
+
+def _nmse(expr, symbols, X, y, w, var) -> float:
     pred = evaluate(expr, symbols, X)
     if not np.all(np.isfinite(pred)):
         return math.inf
-    return float(np.mean((pred - y) ** 2) / var)
+    w = w if np.sum(w) > 0 else np.ones_like(w)
+    return float(np.average((pred - y) ** 2, weights=w) / var)
 
 
 def _loo_nmse(expr, symbols, X, y, w, var) -> float:
