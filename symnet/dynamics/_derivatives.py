@@ -33,8 +33,8 @@ or not). :func:`differentiate` estimates :math:`\dot x(t_k)` state by state with
 No estimator resolves a transient faster than the sampling (``x' = -x**3`` from
 ``x = 3.4`` at a step of 0.02: the first derivatives are off by 20 %), and a least-squares
 search fits those few errors with a surrogate instead of the law. :func:`disagreement`
-and :func:`reliability` flag them: where the spline's derivative :math:`f'(t_k)` and the centred differences of
-its own values :math:`\delta_k = \mathrm{FD}(f)(t_k)` disagree by
+and :func:`reliability` flag them: where the spline's derivative :math:`f'(t_k)` and
+the centred differences of its own values :math:`\delta_k = \mathrm{FD}(f)(t_k)` disagree by
 :math:`D_k = |f'(t_k) - \delta_k|` (both are exact where the trajectory is locally
 cubic at the step's scale), the sample's weight is
 
