@@ -224,3 +224,22 @@ def test_decompose_searches_a_difference(X):
     best = state.best()
     assert best.val_nmse < 1e-20
     assert symnet.is_symbolic_solution(best.expr, law(x0, x1, x2 - x3, sympy.sqrt, sympy.cos))
+
+
+def test_a_small_term_left_out_is_found_in_the_residual(X):
+    """The law adds x2**2/x3 (a few parts in a thousand) to what a surrogate fitted with
+    one constant off; the residual's sparse fit completes it, and the sum, refit as a
+    whole, is exact. An exact candidate is not corrected."""
+    y = X[:, 0] ** 2 * X[:, 1] * 40 + X[:, 2] ** 2 / X[:, 3]
+    data, budget, state = _state(X, y, 40.3 * x0**2 * x1)
+    n = len(state.candidates)
+    state = symnet.search.residual_stage(state, data, DEFAULT_CONFIG, budget)
+    best = min(state.candidates[n:], key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20
+    assert sympy.nsimplify(best.expr, tolerance=1e-8, rational=True) == (
+        40 * x0**2 * x1 + x2**2 / x3
+    )
+    data, budget, state = _state(X, y, 40 * x0**2 * x1 + x2**2 / x3)
+    n = len(state.candidates)
+    state = symnet.search.residual_stage(state, data, DEFAULT_CONFIG, budget)
+    assert len(state.candidates) == n

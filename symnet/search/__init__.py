@@ -11,6 +11,7 @@
   factors, dimensionless groups), :func:`decompose` (parts of a separable surrogate searched
   on their own, :func:`separate`; functions of a difference, :func:`translations`),
   :func:`library_stage` (sparse sums of library terms, :func:`sparse_fits`),
+  :func:`residual_stage` (a small library term a surrogate left out, from its residual),
   :func:`polish_front` (simplify and round the Pareto front), then :func:`pareto_front`
   and :func:`select` (PySR's rules). With units
   (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups),
@@ -54,6 +55,7 @@ from symnet.search._population import train_population as train_population
 from symnet.search._reduce import Reduction as Reduction
 from symnet.search._reduce import reduce as reduce
 from symnet.search._reduce import reductions as reductions
+from symnet.search._residual import residual_stage as residual_stage
 from symnet.search._scale import Scaling as Scaling
 from symnet.search._select import DEFAULT_MAXSIZE as DEFAULT_MAXSIZE
 from symnet.search._select import NMSE_FLOOR as NMSE_FLOOR
@@ -121,6 +123,7 @@ __all__ = [
     "reduced_views",
     "reductions",
     "refit_slot",
+    "residual_stage",
     "scaling_groups",
     "search",
     "select",

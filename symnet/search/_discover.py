@@ -17,6 +17,7 @@
             state = reduce(state, data, config, budget)          views of a reduced problem
             state = symmetry_fits(state, data, config, budget)   groups' terms, no units
             state = library_stage(state, data, config, budget)   ... and their sparse fits
+            state = residual_stage(state, data, config, budget)  a small term left out
         candidates = polish_front(consistent(state.candidates), ...)  # with units
         if the budget holds no other slot: return candidates
 
@@ -41,6 +42,7 @@ from symnet.search._group_library import group_library_stage, symmetry_fits
 from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
 from symnet.search._reduce import reduce
+from symnet.search._residual import residual_stage
 from symnet.search._select import Candidate
 from symnet.search._slot import baselines, refit_slot, stop_early, train_slot, warm_up
 from symnet.search._state import SearchState
@@ -98,6 +100,7 @@ def search(
             state = reduce(state, data, config, budget)
             state = symmetry_fits(state, data, config, budget)
             state = library_stage(state, data, config, budget)
+            state = residual_stage(state, data, config, budget)
         started = time.monotonic()
         # with units: what could be consistent (none: no finite prefactor on the data)
         pool = consistent(state.candidates, data, lenient=True) or state.candidates
