@@ -243,3 +243,26 @@ def test_a_small_term_left_out_is_found_in_the_residual(X):
     n = len(state.candidates)
     state = symnet.search.residual_stage(state, data, DEFAULT_CONFIG, budget)
     assert len(state.candidates) == n
+
+
+def test_exhaustive_triples_find_a_sum_the_greedy_paths_miss():
+    """One trajectory of x' = x*(3 - x - 2*y), y' = y*(2 - x - y) from (5, 4.3) (ODEBench's
+    ode26), derivatives estimated and weighted as SymbolicODE does: its library terms are
+    nearly collinear and OMP and STLSQ pick wrong ones; the best triple over all of them
+    is the law."""
+    from scipy.integrate import solve_ivp
+
+    from symnet.dynamics import differentiate, disagreement, reliability
+
+    def f(_, z):
+        return [z[0] * (3 - z[0] - 2 * z[1]), z[1] * (2 - z[0] - z[1])]
+
+    t = np.linspace(0.0, 10.0, 512)
+    Z = solve_ivp(f, (0, 10), [5.0, 4.3], t_eval=t, rtol=1e-12, atol=1e-12).y.T
+    dots = differentiate(Z, t)
+    y, w = dots[:, 0], reliability(disagreement(Z, t), dots)[:, 0]
+    a, b = sympy.symbols("a b")
+    exprs, A = library(Z, [a, b], 256)
+    truth = {exprs.index(a), exprs.index(a**2), exprs.index(a * b)}
+    assert truth not in [set(s) for s in sparse_fits(A, y, w)]
+    assert truth in [set(s) for s in sparse_fits(A, y, w, exhaustive=True)]
