@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Powers of one input in the library.
-POWERS = (1, 2, 3, 4, -1, -2, -3, -4, sympy.Rational(1, 2), sympy.Rational(-1, 2))
+POWERS = (1, 2, 3, 4, 5, -1, -2, -3, -4, -5, sympy.Rational(1, 2), sympy.Rational(-1, 2))
 #: Powers of a one-signed view target fitted besides the target itself.
 TARGET_POWERS = (-1, 2, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2))
 #: A sparse fit is kept when it leaves at most this share of the target's variance.
