@@ -83,6 +83,13 @@ def test_reliability_weighs_down_an_unresolved_transient() -> None:
     assert 0 < tol[0] < 1e-3
 
 
+def test_a_tolerance_per_state_must_match_the_states() -> None:
+    t, x = _cubic_decay()
+    bad = SymbolicRegressor(selection_tolerance=[0.1, 0.2])
+    with pytest.raises(ValueError, match="one tolerance per state"):
+        SymbolicODE(regressor=bad).fit(x, t)
+
+
 def test_fit_finds_the_law_behind_a_transient() -> None:
     t, x = _cubic_decay()
     model = SymbolicODE(regressor=FAST, random_state=0, refine=False).fit(x, t)

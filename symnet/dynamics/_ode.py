@@ -6,7 +6,9 @@ estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula p
 1. derivatives :math:`\dot{\mathbf x}(t_k)` are estimated trajectory by trajectory
    (:func:`symnet.dynamics.differentiate`, ``differentiation=``), unless given, each
    sample weighted by its estimate's :func:`~symnet.dynamics.reliability` (a transient
-   faster than the sampling is not fitted by a surrogate);
+   faster than the sampling is not fitted by a surrogate), and each state's selection
+   tolerance set to the estimate's error level (formulas that differ by less cannot be
+   told apart by the estimated derivatives);
 2. the rows of all trajectories are pooled and a :class:`symnet.SymbolicRegressor`
    (``regressor=``, a template whose settings are used; ``max_time`` and
    ``random_state`` here override its own) fits every state's derivative over all states
@@ -86,6 +88,11 @@ def _widest(user, tol: list[float]) -> list[float]:
     if user is None:
         return tol
     users = list(user) if isinstance(user, (list, tuple, np.ndarray)) else [user] * len(tol)
+    if len(users) != len(tol):
+        raise ValueError(
+            f"`regressor`'s `selection_tolerance` must give one tolerance per state "
+            f"({len(tol)}), got {len(users)}."
+        )
     return [max(float(u), t) for u, t in zip(users, tol, strict=True)]
 
 
