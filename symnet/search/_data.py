@@ -217,8 +217,13 @@ class Data:
         )
 
 
+def _usable(w: np.ndarray) -> np.ndarray:
+    """``w``, or equal weights for a split of zero-weight rows only."""
+    return w if np.sum(w) > 0 else np.ones_like(w)
+
+
 def _weighted_var(y: np.ndarray, w: np.ndarray) -> float:
-    w = w if np.sum(w) > 0 else np.ones_like(w)  # a split of zero-weight rows only
+    w = _usable(w)
     return float(np.average((y - np.average(y, weights=w)) ** 2, weights=w))
 
 
@@ -226,8 +231,7 @@ def _nmse(expr, symbols, X, y, w, var) -> float:
     pred = evaluate(expr, symbols, X)
     if not np.all(np.isfinite(pred)):
         return math.inf
-    w = w if np.sum(w) > 0 else np.ones_like(w)
-    return float(np.average((pred - y) ** 2, weights=w) / var)
+    return float(np.average((pred - y) ** 2, weights=_usable(w)) / var)
 
 
 def _loo_nmse(expr, symbols, X, y, w, var) -> float:

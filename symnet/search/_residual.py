@@ -8,7 +8,8 @@ library terms (:func:`symnet.search.library`) of the residual
     r = y - f(x),    r ~ c_0 + sum_k c_k * t_k(x),   at most ``MAX_TERMS`` terms,
 
 fitted sparsely (:func:`symnet.search.sparse_fits`) for each of the ``BASES`` most accurate
-candidates ``f`` that are not exact (validation loss above ``EXACT_NMSE``) but within
+candidates ``f`` that are not exact (validation loss above decomposition's
+``EXACT_NMSE``) but within
 ``MAX_BASE_NMSE``. Every support that explains at least ``MIN_EXPLAINED`` of the
 residual's variance gives the candidate ``f + sum_k c_k t_k + c_0``, whose constants are
 all refit together on the raw training data and which is scored like any other
@@ -22,6 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from symnet._refit import evaluate
+from symnet.search._decompose import EXACT_NMSE
 from symnet.search._library import (
     MAX_COLUMNS_PER_ROW,
     add_formula,
@@ -31,12 +33,10 @@ from symnet.search._library import (
     sparse_fits,
 )
 
-__all__ = ["BASES", "EXACT_NMSE", "MAX_BASE_NMSE", "MAX_TERMS", "residual_stage"]
+__all__ = ["BASES", "MAX_BASE_NMSE", "MAX_TERMS", "residual_stage"]
 
 #: Candidates whose residuals are fitted, the most accurate first.
 BASES = 3
-#: Below this validation loss a candidate is exact to float64: nothing to correct.
-EXACT_NMSE = 1e-12
 #: Above it, a candidate is too far from the law for a small term to complete it.
 MAX_BASE_NMSE = 1e-2
 #: Library terms in one correction at most.
