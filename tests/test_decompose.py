@@ -129,6 +129,15 @@ def test_sparse_regression_finds_a_sum_of_products(X):
     assert any({exprs[k] for k in s} == want for s in supports)
 
 
+def test_sparse_regression_finds_quintic_products_of_two_inputs(X):
+    """(m1*m2)**2 * (m1 + m2), what is left of bonus test_9 once G**4/(c*r)**5 is out."""
+    U = X[:, :2]
+    exprs, A = library(U, SYMS[:2], 200)
+    y = U[:, 0] ** 2 * U[:, 1] ** 2 * (U[:, 0] + U[:, 1])
+    want = {x0**3 * x1**2, x0**2 * x1**3}
+    assert any({exprs[k] for k in s} == want for s in sparse_fits(A, y, np.ones(len(y))))
+
+
 def test_library_fits_the_reciprocal_view(X):
     """1/(x0**2 + x1**2 / 4) is a short sum in its reciprocal: found without training."""
     y = 1 / (X[:, 0] ** 2 + X[:, 1] ** 2 / 4)

@@ -25,6 +25,8 @@ def X():
         (q * ef * b * sympy.log(v / th), {0: 1, 1: 1, 2: 1}),
         (q * (ef**2 + b**2) * v**2 / 4, {0: 1, 3: 2}),
         (sympy.sqrt(q) * ef / b**2 * (v + th), {0: Fraction(1, 2), 1: 1, 2: -2}),
+        # bonus test_9's G**4 / (c**5 * r**5) (exponents above 3 were not taken)
+        (q**4 * (ef + b) / (v**5 * th**5), {0: 4, 3: -5, 4: -5}),
         ((q * ef + b * v) / (q + b), {}),  # a weighted mean has no power factor
         (sympy.sin(q) * ef, {1: 1}),  # sin(q) is a factor, but not a power
     ],

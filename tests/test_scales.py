@@ -11,7 +11,8 @@ from symnet.search import Scaling
 
 QUICK = dict(preset="default", steps=1000, n_restarts=4, views=("raw",), random_state=0)
 A = np.random.default_rng(0).uniform(1, 3, (200, 2))
-x0, x1 = sympy.symbols("x0 x1", real=True)
+B = np.random.default_rng(1).uniform(1, 3, (200, 4))
+x0, x1, x2, x3 = sympy.symbols("x0 x1 x2 x3", real=True)
 
 
 @pytest.mark.parametrize(
@@ -20,8 +21,11 @@ x0, x1 = sympy.symbols("x0 x1", real=True)
         (A * 1e300, 3 * A[:, 0] / A[:, 1], 3 * x0 / x1),  # was a linear formula, R^2 0.61
         (A * 1e-300, A[:, 0] * A[:, 1], sympy.Float("1e600") * x0 * x1),  # was a constant
         (A, A[:, 0] * A[:, 1] * 1e-100, sympy.Float(1e-100) * x0 * x1),
+        # SRSD's I.43.16: a mobility near 1e-5 times a charge near 1e-10 (both within
+        # float32) needs weights near 1e15 (was a constant)
+        (B * [1e-5, 1e-10, 1, 1], 1e-15 * np.prod(B[:, :3], 1) / B[:, 3], x0 * x1 * x2 / x3),
     ],
-    ids=["inputs 1e300", "inputs 1e-300", "target 1e-100"],
+    ids=["inputs 1e300", "inputs 1e-300", "target 1e-100", "inputs 1e-5 and 1e-10"],
 )
 def test_extreme_magnitudes_are_fitted_and_translated_back(X, y, law):
     model = SymbolicRegressor(**QUICK).fit(X, y)
@@ -44,6 +48,7 @@ def test_a_target_whose_losses_float64_cannot_hold_is_a_clear_error(scale):
 
 def test_scaling_is_exact_and_leaves_ordinary_data_alone():
     assert Scaling.of(A, A[:, 0]).identity
+    assert Scaling.of(A * 1e-3, A[:, 0] * 1e-8).identity  # milli-scale data, a tiny target
     X = A * 1e300
     s = Scaling.of(X, A[:, 0] * 1e-30)
     assert s.x == (998, 998) and s.y == round(np.log2(np.max(A[:, 0]) * 1e-30)) == -98

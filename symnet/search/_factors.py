@@ -25,7 +25,7 @@ __all__ = ["elasticities", "power_factors"]
 
 #: Exponents a power factor may have.
 MAX_DENOMINATOR = 2
-MAX_ABS_EXPONENT = 3
+MAX_ABS_EXPONENT = 5
 
 
 def power_factors(
@@ -40,7 +40,7 @@ def power_factors(
 
     Only strictly positive inputs are considered. At the points where ``|expr|`` exceeds
     a third of its RMS (elasticities blow up near zeros of the formula), ``E_i`` must stay
-    within ``tol`` of a non-zero multiple of 1/2 no larger than 3 in magnitude at half of
+    within ``tol`` of a non-zero multiple of 1/2 no larger than 5 in magnitude at half of
     the points, and within ``3 * tol`` at 90% of them (a surrogate is only approximately
     separable; a false factor costs one population, as every formula is refit and scored
     on the raw data).

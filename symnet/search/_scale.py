@@ -1,15 +1,18 @@
-"""Extreme magnitudes brought into float32's range by exact powers of two.
+r"""Extreme magnitudes brought to order 1 by exact powers of two.
 
 Training runs in float32 (largest finite value about :math:`3.4 \\cdot 10^{38}`, smallest
 normal :math:`1.2 \\cdot 10^{-38}`): inputs near :math:`10^{300}` or :math:`10^{-300}`
-become ``inf`` or 0 there. A column (or the target) whose largest magnitude :math:`m` lies
-outside ``BAND`` is divided by :math:`s = 2^{\\mathrm{round}(\\log_2 m)}`, so its values are
-of order 1; every other column keeps :math:`s = 1` (the data of ordinary problems, and the
-constants their formulas are rounded to, are left as they are). The whole search (training,
-float64 refits, polishing) then runs on the scaled data, and a formula
-:math:`\\tilde f(\\tilde x)` found there is the formula
-:math:`f(x) = s_y \\tilde f(x_1 / s_1, \\dots, x_d / s_d)` of the data: multiplying by a
-power of two is exact in floating point, so the translation changes no digit.
+become ``inf`` or 0 there. Well before that, a network cannot learn from an input: a
+charge of order :math:`10^{-10}` times a mobility of order :math:`10^{-5}` (SRSD's
+``I.43.16``) needs weights near :math:`10^{15}`, and the search returned a constant. An
+input column whose largest magnitude :math:`m` lies outside ``X_BAND`` (the target: outside
+``Y_BAND``; its scale matters to float32's range only, losses being normalised) is divided by
+:math:`s = 2^{\\mathrm{round}(\\log_2 m)}`, so its values are of order 1; every other column
+keeps :math:`s = 1` (the data of ordinary problems, and the constants their formulas are
+rounded to, are left as they are). The whole search (training, float64 refits, polishing)
+then runs on the scaled data, and a formula :math:`\\tilde f(\\tilde x)` found there is the
+formula :math:`f(x) = s_y \\tilde f(x_1 / s_1, \\dots, x_d / s_d)` of the data: multiplying
+by a power of two is exact in floating point, so the translation changes no digit.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from typing import NamedTuple
 import numpy as np
 import sympy
 
-__all__ = ["BAND", "Scaling"]
+__all__ = ["X_BAND", "Y_BAND", "Scaling"]
 
-#: Columns whose largest magnitude lies in this range are not scaled.
-BAND = (2.0**-30, 2.0**30)
+#: Input columns whose largest magnitude lies in this range are not scaled (1e-3 to 1e3).
+X_BAND = (2.0**-10, 2.0**10)
+#: The target is not scaled when its largest magnitude lies in this range.
+Y_BAND = (2.0**-30, 2.0**30)
 
 
-def _power_of_two(values: np.ndarray) -> int:
+def _power_of_two(values: np.ndarray, band: tuple[float, float]) -> int:
     """``k`` with ``values / 2**k`` of order 1, or 0 when no scaling is needed."""
     m = float(np.max(np.abs(values))) if values.size else 0.0
-    if m == 0.0 or BAND[0] <= m <= BAND[1]:
+    if m == 0.0 or band[0] <= m <= band[1]:
         return 0
     return round(math.log2(m))
 
@@ -43,7 +48,8 @@ class Scaling(NamedTuple):
     @classmethod
     def of(cls, X: np.ndarray, y: np.ndarray) -> Scaling:
         """The scaling of ``(X, y)`` (all exponents 0 for data of ordinary magnitude)."""
-        return cls(tuple(_power_of_two(X[:, j]) for j in range(X.shape[1])), _power_of_two(y))
+        x = tuple(_power_of_two(X[:, j], X_BAND) for j in range(X.shape[1]))
+        return cls(x, _power_of_two(y, Y_BAND))
 
     @property
     def identity(self) -> bool:
