@@ -138,6 +138,22 @@ def test_sparse_regression_finds_quintic_products_of_two_inputs(X):
     assert any({exprs[k] for k in s} == want for s in sparse_fits(A, y, np.ones(len(y))))
 
 
+@pytest.mark.parametrize(
+    ("law", "want"),
+    [
+        (lambda u: 1 / np.sin(u), {sympy.sin(x0)}),  # SRSD I.30.5 once lambda/n is out
+        (lambda u: u * np.log(u) - u / 2, {x0 * sympy.log(x0), x0}),  # a Gompertz-like rate
+    ],
+    ids=["1/sin", "x log x"],
+)
+def test_library_of_one_input_has_its_transcendental_terms(law, want):
+    u = np.random.default_rng(2).uniform(0.05, 1.5, 500)
+    y = law(u)
+    exprs, A = library(u[:, None], SYMS[:1], 200)
+    s = 1 / y if len(want) == 1 else y  # the reciprocal target, as library_fits takes it
+    assert any({exprs[k] for k in sup} == want for sup in sparse_fits(A, s, np.ones(len(y))))
+
+
 def test_library_fits_the_reciprocal_view(X):
     """1/(x0**2 + x1**2 / 4) is a short sum in its reciprocal: found without training."""
     y = 1 / (X[:, 0] ** 2 + X[:, 1] ** 2 / 4)

@@ -93,6 +93,8 @@ def test_the_largest_new_factor_set_among_the_surrogates_is_searched(X):
     one = frozenset({(0, Fraction(1))})
     three = frozenset({(0, Fraction(1)), (1, Fraction(1)), (2, Fraction(1))})
     assert _new_factor_set(raw, SYMS, X, 1e-3, [], {}) == dict(three)
-    assert _new_factor_set(raw, SYMS, X, 1e-3, [three], {}) == {}  # {q} is contained in it
+    # {q} is contained in it, and still searched: the larger set may be wrong
+    assert _new_factor_set(raw, SYMS, X, 1e-3, [three], {}) == dict(one)
+    assert _new_factor_set(raw, SYMS, X, 1e-3, [three, one], {}) == {}
     assert _new_factor_set(raw, SYMS, X, 1e-3, [one], {}) == dict(three)
     assert _new_factor_set(raw, SYMS, X, 1e-3, [frozenset()] * MAX_FACTOR_SETS, {}) == {}

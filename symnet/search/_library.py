@@ -20,7 +20,7 @@ Sparse solutions come from two paths, each giving one candidate per support:
   repeated until the support is stable, for thresholds ``THRESHOLDS``.
 * for a library of at most ``MAX_EXHAUSTIVE_COLUMNS`` terms (a problem of two or three
   inputs) and each view's target itself (not its powers), the ``BEST_SUPPORTS`` best
-  pairs and triples of terms over all of them (0.25 s for the 102 terms of three inputs): on a
+  pairs and triples of terms over all of them (0.4 s for the 120 terms of three inputs): on a
   single trajectory of a dynamical system the terms are nearly collinear and the greedy
   and thresholded paths both miss ``x*(3 - x - 2*y)``.
 
@@ -59,6 +59,10 @@ POWERS = (1, 2, 3, 4, 5, -1, -2, -3, -4, -5, sympy.Rational(1, 2), sympy.Rationa
 TARGET_POWERS = (-1, 2, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2))
 #: A sparse fit is kept when it leaves at most this share of the target's variance.
 MAX_VIEW_NMSE = 1e-2
+#: Libraries over at most this many inputs also take ``UNARY`` terms of each input.
+MAX_UNARY_INPUTS = 3
+#: Largest ``|u|`` for which ``exp(u)`` and ``exp(-u)`` are terms.
+MAX_EXP_ARGUMENT = 20.0
 #: Powers ``(a, b)`` of the products ``u_i**a * u_j**b`` of two inputs, in the order the
 #: library takes them (all pairs of inputs for one, then the next, until it is full).
 PAIR_POWERS = (
@@ -88,7 +92,7 @@ PAIR_POWERS = (
 #: Terms of one sparse model at most (the constant not counted).
 MAX_TERMS = 6
 #: Libraries of at most this many terms are searched for their best pairs and triples.
-MAX_EXHAUSTIVE_COLUMNS = 110
+MAX_EXHAUSTIVE_COLUMNS = 130
 #: Best supports of each size kept by that exhaustive search.
 BEST_SUPPORTS = 3
 #: STLSQ thresholds (shares of the target's spread).
@@ -106,10 +110,23 @@ def _defined(u: np.ndarray, p) -> bool:
     return True
 
 
+def _unary(u: np.ndarray, x: sympy.Symbol) -> list[tuple[sympy.Expr, np.ndarray]]:
+    """The transcendental terms of one input ``x`` (values ``u``) defined on the data."""
+    terms = [(sympy.sin(x), np.sin(u)), (sympy.cos(x), np.cos(u))]
+    if np.max(np.abs(u)) <= MAX_EXP_ARGUMENT:
+        terms += [(sympy.exp(x), np.exp(u)), (sympy.exp(-x), np.exp(-u))]
+    if np.all(u > 0):
+        terms += [(sympy.log(x), np.log(u)), (x * sympy.log(x), u * np.log(u))]
+    return terms
+
+
 def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
     """The library's terms over inputs ``U`` (n, d): ``(exprs, columns (n, m))``, singles
-    first, then pairs, at most ``max_columns``; columns that are not finite or constant
-    are left out."""
+    first (with at most ``MAX_UNARY_INPUTS`` inputs, also ``sin``, ``cos``, ``exp(+-u)``,
+    ``log`` and ``u*log(u)`` of each: a sub-problem of one or two inputs is often a
+    function of an angle, an ODE's right-hand side a logistic or a Gompertz term), then
+    pairs, at most ``max_columns``; columns that are not finite or constant are left
+    out."""
     d = U.shape[1]
     exprs, cols = [], []
 
@@ -123,6 +140,10 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
             for p in POWERS:
                 if _defined(U[:, i], p):
                     add(symbols[i] ** p, U[:, i] ** float(p))
+        if d <= MAX_UNARY_INPUTS:
+            for i in range(d):
+                for e, c in _unary(U[:, i], symbols[i]):
+                    add(e, c)
         for a, b in PAIR_POWERS:
             for i, j in itertools.combinations(range(d), 2):
                 if _defined(U[:, i], a) and _defined(U[:, j], b):
