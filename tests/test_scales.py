@@ -12,6 +12,7 @@ from symnet.search import Scaling
 QUICK = dict(preset="default", steps=1000, n_restarts=4, views=("raw",), random_state=0)
 A = np.random.default_rng(0).uniform(1, 3, (200, 2))
 B = np.random.default_rng(1).uniform(1, 3, (200, 4))
+C = B * [1, 300, 300, 3e-3]
 x0, x1, x2, x3 = sympy.symbols("x0 x1 x2 x3", real=True)
 
 
@@ -24,8 +25,10 @@ x0, x1, x2, x3 = sympy.symbols("x0 x1 x2 x3", real=True)
         # SRSD's I.43.16: a mobility near 1e-5 times a charge near 1e-10 (both within
         # float32) needs weights near 1e15 (was a constant)
         (B * [1e-5, 1e-10, 1, 1], 1e-15 * np.prod(B[:, :3], 1) / B[:, 3], x0 * x1 * x2 / x3),
+        # SRSD's II.2.42: temperatures near 1e3 and an area near 1e-2 (was 5*kappa)
+        (C, C[:, 0] * (C[:, 1] - C[:, 2]) * C[:, 3], x0 * (x1 - x2) * x3),
     ],
-    ids=["inputs 1e300", "inputs 1e-300", "target 1e-100", "inputs 1e-5 and 1e-10"],
+    ids=["inputs 1e300", "inputs 1e-300", "target 1e-100", "inputs 1e-5 and 1e-10", "1e3, 1e-2"],
 )
 def test_extreme_magnitudes_are_fitted_and_translated_back(X, y, law):
     model = SymbolicRegressor(**QUICK).fit(X, y)
@@ -48,7 +51,8 @@ def test_a_target_whose_losses_float64_cannot_hold_is_a_clear_error(scale):
 
 def test_scaling_is_exact_and_leaves_ordinary_data_alone():
     assert Scaling.of(A, A[:, 0]).identity
-    assert Scaling.of(A * 1e-3, A[:, 0] * 1e-8).identity  # milli-scale data, a tiny target
+    assert Scaling.of(A * 20, A[:, 0] * 1e-8).identity  # inputs near 60, a tiny target
+    assert Scaling.of(A * 1e-2, A[:, 0]).x == (-5, -5)  # areas near 1e-2 (SRSD II.2.42)
     X = A * 1e300
     s = Scaling.of(X, A[:, 0] * 1e-30)
     assert s.x == (998, 998) and s.y == round(np.log2(np.max(A[:, 0]) * 1e-30)) == -98

@@ -4,7 +4,8 @@ Training runs in float32 (largest finite value about :math:`3.4 \\cdot 10^{38}`,
 normal :math:`1.2 \\cdot 10^{-38}`): inputs near :math:`10^{300}` or :math:`10^{-300}`
 become ``inf`` or 0 there. Well before that, a network cannot learn from an input: a
 charge of order :math:`10^{-10}` times a mobility of order :math:`10^{-5}` (SRSD's
-``I.43.16``) needs weights near :math:`10^{15}`, and the search returned a constant. An
+``I.43.16``) needs weights near :math:`10^{15}`, and the search returned a constant; an
+area near :math:`10^{-2}` and temperatures near :math:`10^3` (``II.2.42``) were no better. An
 input column whose largest magnitude :math:`m` lies outside ``X_BAND`` (the target: outside
 ``Y_BAND``; its scale matters to float32's range only, losses being normalised) is divided by
 :math:`s = 2^{\\mathrm{round}(\\log_2 m)}`, so its values are of order 1; every other column
@@ -25,8 +26,9 @@ import sympy
 
 __all__ = ["X_BAND", "Y_BAND", "Scaling"]
 
-#: Input columns whose largest magnitude lies in this range are not scaled (1e-3 to 1e3).
-X_BAND = (2.0**-10, 2.0**10)
+#: Input columns whose largest magnitude lies in this range are not scaled (1/16 to 64):
+#: SRSD's areas near 1e-2 and temperatures near 1e3 (``II.2.42``) trained to a constant.
+X_BAND = (2.0**-4, 2.0**6)
 #: The target is not scaled when its largest magnitude lies in this range.
 Y_BAND = (2.0**-30, 2.0**30)
 
