@@ -59,3 +59,16 @@ def test_scaling_is_exact_and_leaves_ordinary_data_alone():
     Xs, ys = s.apply(X, A[:, 0] * 1e-30)
     np.testing.assert_array_equal(np.ldexp(Xs, 998), X)  # powers of two: no digit lost
     assert s.forward(s.back(3 * x0 / x1, [x0, x1]), [x0, x1]) == 3.0 * x0 / x1  # exactly 3
+
+
+def test_simple_constants_come_back_as_rationals():
+    """A constant the scaled search found (``2.0`` over inputs scaled by powers of two) is
+    a rational in the user's units, not ``0.5*k``; other floats are kept as they are."""
+    from symnet.search._scale import _dyadic_rationals
+
+    k, a, b = sympy.symbols("k a b")
+    s = Scaling(x=(-5, 3, 3), y=0)
+    assert s.back(sympy.Float(2.0) * k * a**2, [k, a, b]) == k * a**2  # 2*(32*k)*(a/8)**2
+    back = s.back(sympy.Float(8.0) * k * (a - b), [k, a, b])  # 8*k*(a/8 - b/8)
+    assert back == 32 * k * (a - b)
+    assert _dyadic_rationals(sympy.Float(9.80665) * k) == sympy.Float(9.80665) * k

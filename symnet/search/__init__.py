@@ -11,7 +11,9 @@
   factors, dimensionless groups), :func:`decompose` (parts of a separable surrogate searched
   on their own, :func:`separate`; functions of a difference, :func:`translations`),
   :func:`library_stage` (sparse sums of library terms, :func:`sparse_fits`),
-  :func:`residual_stage` (a small library term a surrogate left out, from its residual),
+  :func:`product_stage` (sparse products of powers, exponentials and sines, from
+  ``log|y|``), :func:`residual_stage` (a small library term a surrogate left out, from
+  its residual),
   :func:`polish_front` (simplify and round the Pareto front), then :func:`pareto_front`
   and :func:`select` (PySR's rules). With units
   (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups),
@@ -52,6 +54,7 @@ from symnet.search._polish import polish as polish
 from symnet.search._polish import polish_front as polish_front
 from symnet.search._population import Trained as Trained
 from symnet.search._population import train_population as train_population
+from symnet.search._products import product_stage as product_stage
 from symnet.search._reduce import Reduction as Reduction
 from symnet.search._reduce import reduce as reduce
 from symnet.search._reduce import reductions as reductions
@@ -123,6 +126,7 @@ __all__ = [
     "reduced_views",
     "reductions",
     "refit_slot",
+    "product_stage",
     "residual_stage",
     "scaling_groups",
     "search",

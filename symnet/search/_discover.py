@@ -8,6 +8,7 @@
                                                    views: Buckingham's first (with units)
     state  = group_library_stage(state, data, ...)       ... of dimensionless groups (units)
     state  = library_stage(state, data, config, budget)   sparse sums of library terms
+    state  = product_stage(state, data, config, budget)   sparse products (log|y|)
     while True:
         while (slot := state.next_slot(budget, config)) is not None:
             trained = train_slot(state, slot, data, config)      a population on one view
@@ -41,6 +42,7 @@ from symnet.search._decompose import decompose
 from symnet.search._group_library import group_library_stage, symmetry_fits
 from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
+from symnet.search._products import product_stage
 from symnet.search._reduce import reduce
 from symnet.search._residual import residual_stage
 from symnet.search._select import Candidate
@@ -87,6 +89,7 @@ def search(
     state = warm_up(state, data, config, budget)
     state = group_library_stage(state, data, config, budget)  # with units
     state = library_stage(state, data, config, budget)
+    state = product_stage(state, data, config, budget)
     while True:  # stage 1, stage 2, and again while the budget holds another slot
         stopped, ran = False, state.n_slots
         while (slot := state.next_slot(budget, config)) is not None:

@@ -19,6 +19,7 @@ by a power of two is exact in floating point, so the translation changes no digi
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +30,8 @@ __all__ = ["X_BAND", "Y_BAND", "Scaling"]
 #: Input columns whose largest magnitude lies in this range are not scaled (1/16 to 64):
 #: SRSD's areas near 1e-2 and temperatures near 1e3 (``II.2.42``) trained to a constant.
 X_BAND = (2.0**-4, 2.0**6)
+#: Floats ``m * 2**k`` with odd ``|m|`` at most this are rationals after translation.
+MAX_ODD = 15
 #: The target is not scaled when its largest magnitude lies in this range.
 Y_BAND = (2.0**-30, 2.0**30)
 
@@ -94,7 +97,24 @@ class Scaling(NamedTuple):
         if self.identity:
             return expr
         sub = {s: s * _two(-k) for s, k in zip(symbols, self.x, strict=True) if k}
-        return expr.xreplace(sub) * _two(self.y)
+        return _dyadic_rationals(expr.xreplace(sub) * _two(self.y))
+
+
+def _dyadic_rationals(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every float that is exactly a small odd integer times a moderate power
+    of two (``1.0``, ``0.5``, ``0.0009765625``: a simple constant of the scaled search
+    translated back) made a rational, and common factors collected
+    (``1024*(T2/1024 - T1/1024)`` is ``T2 - T1``); other floats are left as they are."""
+    sub = {}
+    for f in expr.atoms(sympy.Float):
+        if not math.isfinite(float(f)):
+            continue  # beyond float64 (1e600 over inputs near 1e-300): kept
+        q = Fraction(float(f))
+        n = abs(q.numerator)
+        odd = n >> ((n & -n).bit_length() - 1) if n else 0
+        if odd <= MAX_ODD and q.denominator <= 2**30 and abs(q) <= 2**40:
+            sub[f] = sympy.Rational(q.numerator, q.denominator)
+    return sympy.factor_terms(expr.xreplace(sub)) if sub else expr
 
 
 def _two(k: int) -> sympy.Expr:
