@@ -15,6 +15,9 @@ Scoring (:func:`score`): SRBench's symbolic-solution check (model minus truth or
 truth simplifies to a constant, floats rounded first, each check time-limited), R^2 on
 held-out points from the task's box, R^2 on a wider box (``extrapolate=True``), complexity
 (sympy operation count of the rounded formula), wall time and time to the selected formula.
+SRBench's rounding (3 decimals, ``|c| < 1e-4`` zeroed) assumes data of order 1: on SRSD's
+physical scales it zeroes ``4.427e-12*Ef**2`` (which solves ``8.854e-12*Ef**2/2``), so the
+check runs in units of the data's magnitudes (:func:`magnitudes`) where they are extreme.
 """
 
 from __future__ import annotations
@@ -40,6 +43,33 @@ N_TRAIN = {"nguyen": None, "strogatz": None, "chaotic": None}  # None: the task'
 TRAJECTORIES = ("strogatz", "chaotic")  # samples along ODE trajectories
 
 
+#: A target whose median magnitude is this many decades or more from 1 (SRSD's) is
+#: checked in units of the data's magnitudes.
+EXTREME_DECADES = 3
+
+
+def magnitudes(X: np.ndarray, y: np.ndarray) -> tuple[list[float], float]:
+    """``(input units, target unit)``: where the target's median magnitude is at least
+    ``EXTREME_DECADES`` decades from 1, the powers of ten nearest the target's and each
+    input's median magnitude; 1.0 for all otherwise (data of ordinary magnitude)."""
+
+    def decade(v):
+        m = float(np.median(np.abs(v)))
+        return round(np.log10(m)) if m > 0 and np.isfinite(m) else 0
+
+    if abs(decade(y)) < EXTREME_DECADES:
+        return [1.0] * X.shape[1], 1.0
+    return [10.0 ** decade(X[:, j]) for j in range(X.shape[1])], 10.0 ** decade(y)
+
+
+def _in_units(expr, symbols, units_x, unit_y):
+    """``expr(x)`` over ``x = units_x * x'``, divided by ``unit_y``."""
+    import sympy
+
+    sub = {s: s * sympy.Float(u) for s, u in zip(symbols, units_x, strict=True) if u != 1.0}
+    return expr.xreplace(sub) / sympy.Float(unit_y) if sub or unit_y != 1.0 else expr
+
+
 def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
     """Exactness, test and extrapolation R^2 and complexity of ``formula`` on ``task``.
 
@@ -53,6 +83,7 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
 
     symbols = task.symbols()
     out = {}
+    units = None
     for label, extrapolate, s in (("r2_test", False, seed + 1), ("r2_extrap", True, seed + 2)):
         X, y = task.sample(
             None if task.suite in N_TRAIN else 1000, seed=s, extrapolate=extrapolate
@@ -60,11 +91,13 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
         with np.errstate(all="ignore"):
             pred = evaluate(formula, symbols, X.to_numpy())
         out[label] = float(r2_score(y, pred))
+        units = units or magnitudes(X.to_numpy(), np.asarray(y))
     # Variables sampled from boxes above 0 are positive on the task's domain.
     positive = [v for v, (lo, _) in zip(task.variables, task.ranges, strict=True) if lo > 0]
     if task.suite in TRAJECTORIES:
         positive = []  # trajectories may leave the initial-condition box
-    exact = is_symbolic_solution(formula, task.expr(), seconds=check_seconds, positive=positive)
+    model, truth = (_in_units(e, symbols, *units) for e in (formula, task.expr()))
+    exact = is_symbolic_solution(model, truth, seconds=check_seconds, positive=positive)
     out["exact"] = bool(exact)
     if task.units is not None:  # dimensional consistency of the formula (constants: none)
         dims = dict(zip(symbols, task.units, strict=True))

@@ -41,6 +41,25 @@ def test_score_on_known_equivalent_and_different_pairs(model, exact):
     assert run.score(task, sympy.parse_expr(model, local_dict=local), seed=0)["exact"] is exact
 
 
+@pytest.mark.parametrize(
+    ("model", "exact"),
+    [
+        ("4.427e-12*Ef**2", True),  # SRBench's rounding alone zeroes the constant
+        ("8.854e-12*Ef**2 + 1e-12*Ef", False),  # an extra term of about 1 % of y
+    ],
+)
+def test_score_checks_physical_scales_in_units_of_the_data(model, exact):
+    """SRSD's II.8.31 (``8.854e-12*Ef**2/2``, target near 1e-8): checked in units of the
+    data's magnitudes, as if it were of order 1."""
+    task = get_task("srsd_easy/II.8.31")
+    local = {str(s): s for s in task.symbols()}
+    assert run.score(task, sympy.parse_expr(model, local_dict=local), seed=0)["exact"] is exact
+    X, y = task.sample(100, seed=0)
+    assert run.magnitudes(X.to_numpy(), np.asarray(y)) == ([100.0], 1e-7)
+    X, y = get_task("feynman/I.14.4").sample(100, seed=0)
+    assert run.magnitudes(X.to_numpy(), np.asarray(y)) == ([1.0, 1.0], 1.0)  # ordinary
+
+
 def test_gplearn_programs_become_sympy():
     a, b = sympy.symbols("a b", real=True)
     expr = peers.gplearn_to_sympy("add(mul(X0, X1), sin(div(X1, 0.5)))", [a, b])
