@@ -50,7 +50,11 @@ def test_score_on_known_equivalent_and_different_pairs(model, exact):
 )
 def test_score_checks_physical_scales_in_units_of_the_data(model, exact):
     """SRSD's II.8.31 (``8.854e-12*Ef**2/2``, target near 1e-8): checked in units of the
-    data's magnitudes, as if it were of order 1."""
+    data's magnitudes too, as if it were of order 1."""
+    II_10_9 = get_task("srsd_easy/II.10.9")  # exact as it is; its scaled rounding is not
+    local = {str(s): s for s in II_10_9.symbols()}
+    law = sympy.parse_expr("94413541901.9652*sigma_den/(0.8359375*chi + 0.8359375)", local)
+    assert run.score(II_10_9, law, seed=0)["exact"]
     task = get_task("srsd_easy/II.8.31")
     local = {str(s): s for s in task.symbols()}
     assert run.score(task, sympy.parse_expr(model, local_dict=local), seed=0)["exact"] is exact
@@ -58,6 +62,25 @@ def test_score_checks_physical_scales_in_units_of_the_data(model, exact):
     assert run.magnitudes(X.to_numpy(), np.asarray(y)) == ([100.0], 1e-7)
     X, y = get_task("feynman/I.14.4").sample(100, seed=0)
     assert run.magnitudes(X.to_numpy(), np.asarray(y)) == ([1.0, 1.0], 1.0)  # ordinary
+
+
+def test_rescore_rechecks_exact_and_keeps_the_verdict_as_run(tmp_path, capsys):
+    from experiments import rescore
+
+    base = {"method": "symnet", "noise": 0.0, "seed": 0, "max_time": 60.0, "status": "ok"}
+    base.update(r2_test=1.0, r2_extrap=1.0, complexity=5, wall=1.0, time_to_selected=1.0)
+    records = [
+        dict(base, task="srsd_easy/II.8.31", found="4.427e-12*Ef**2", exact=False),
+        dict(base, task="srsd_easy/I.30.5", found="lambda/(n*sin(theta))", exact=True),
+    ]
+    path = tmp_path / "srsd_easy.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    rescore.main([str(path)])
+    again = run.load_records(str(path))
+    assert [r["exact"] for r in again] == [True, True]
+    assert again[0]["exact_as_run"] is False and "exact_as_run" not in again[1]
+    assert "II.8.31 seed 0: exact False -> True" in capsys.readouterr().out
+    assert (tmp_path / "srsd_easy.md").exists()
 
 
 def test_gplearn_programs_become_sympy():
