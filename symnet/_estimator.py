@@ -204,6 +204,12 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         return search_config(self)
 
     # -- fitting ---------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        """scikit-learn's tags: ``y`` may have several columns (one formula each)."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def fit(
         self,
         X,

@@ -29,7 +29,7 @@ def datasets_of(
     targets = [y_arr]
     if y_arr.ndim == 2 and y_arr.shape[1] > 1:
         targets = [y_arr[:, k] for k in range(y_arr.shape[1])]
-    d = np.shape(X_arr)[1] if np.ndim(X_arr) == 2 else None
+    d = _columns(X_arr)
     names = feature_names(X, variable_names, d) if d is not None else None
     weights = [sample_weight] * len(targets)
     w_arr = None if sample_weight is None else np.asarray(sample_weight)
@@ -56,6 +56,17 @@ def datasets_of(
         for k, (t, w, u) in enumerate(zip(targets, weights, per_output, strict=True))
     ]
     return datasets, feature_names(X, variable_names, datasets[0].X.shape[1])
+
+
+def _columns(X) -> int | None:
+    """The number of columns of a 2-D ``X`` (any array-like, also one that refuses numpy's
+    functions but converts, as scikit-learn's ``_NotAnArray``), else None (what is wrong
+    with it is reported by the validation that follows)."""
+    try:
+        probe = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
+    except (ValueError, TypeError):
+        return None
+    return probe.shape[1] if probe.ndim == 2 else None
 
 
 def dimension_columns(expr, data) -> dict:
