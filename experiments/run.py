@@ -16,11 +16,11 @@ truth simplifies to a constant, floats rounded first, each check time-limited), 
 held-out points from the task's box, R^2 on a wider box (``extrapolate=True``), complexity
 (sympy operation count of the rounded formula), wall time and time to the selected formula.
 SRBench's rounding (3 decimals, ``|c| < 1e-4`` zeroed) assumes data of order 1: on SRSD's
-physical scales it zeroes ``4.427e-12*Ef**2`` (which solves ``8.854e-12*Ef**2/2``), so where
-the target's magnitude is extreme the check is also run in units of the data's magnitudes
-(:func:`magnitudes`), and either showing the formula exact suffices (in those units, the
-3-decimal rounding of ``0.836*chi + 0.836`` scaled to ``8.359*chi' + 0.836`` no longer
-factors as ``1 + chi``).
+physical scales it zeroes ``4.427e-12*Ef**2`` (which solves ``8.854e-12*Ef**2/2``) and
+``3.3e-9*omega`` (``omega/c``), so where the data's magnitudes are extreme the check is
+also run in units of them (:func:`magnitudes`), and either showing the formula exact
+suffices (in those units, the 3-decimal rounding of ``0.836*chi + 0.836`` scaled to
+``8.359*chi' + 0.836`` no longer factors as ``1 + chi``).
 """
 
 from __future__ import annotations
@@ -46,23 +46,25 @@ N_TRAIN = {"nguyen": None, "strogatz": None, "chaotic": None}  # None: the task'
 TRAJECTORIES = ("strogatz", "chaotic")  # samples along ODE trajectories
 
 
-#: A target whose median magnitude is this many decades or more from 1 (SRSD's) is
-#: checked in units of the data's magnitudes.
+#: Data whose target or an input has a median magnitude this many decades or more from 1
+#: (SRSD's) are also checked in units of the data's magnitudes.
 EXTREME_DECADES = 3
 
 
 def magnitudes(X: np.ndarray, y: np.ndarray) -> tuple[list[float], float]:
-    """``(input units, target unit)``: where the target's median magnitude is at least
-    ``EXTREME_DECADES`` decades from 1, the powers of ten nearest the target's and each
-    input's median magnitude; 1.0 for all otherwise (data of ordinary magnitude)."""
+    """``(input units, target unit)``: where the median magnitude of the target or of an
+    input is at least ``EXTREME_DECADES`` decades from 1, the powers of ten nearest the
+    target's and each input's median magnitude; 1.0 for all otherwise (data of ordinary
+    magnitude)."""
 
     def decade(v):
         m = float(np.median(np.abs(v)))
         return round(np.log10(m)) if m > 0 and np.isfinite(m) else 0
 
-    if abs(decade(y)) < EXTREME_DECADES:
+    decades = [decade(X[:, j]) for j in range(X.shape[1])] + [decade(y)]
+    if max(abs(k) for k in decades) < EXTREME_DECADES:
         return [1.0] * X.shape[1], 1.0
-    return [10.0 ** decade(X[:, j]) for j in range(X.shape[1])], 10.0 ** decade(y)
+    return [10.0**k for k in decades[:-1]], 10.0 ** decades[-1]
 
 
 def _in_units(expr, symbols, units_x, unit_y):

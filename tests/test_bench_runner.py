@@ -60,6 +60,9 @@ def test_score_checks_physical_scales_in_units_of_the_data(model, exact):
     assert run.score(task, sympy.parse_expr(model, local_dict=local), seed=0)["exact"] is exact
     X, y = task.sample(100, seed=0)
     assert run.magnitudes(X.to_numpy(), np.asarray(y)) == ([100.0], 1e-7)
+    I_29_4 = get_task("srsd_medium/I.29.4")  # omega/c: omega near 1e9, the target near 1
+    omega = I_29_4.symbols()[0]
+    assert run.score(I_29_4, 3.33564095198152e-9 * omega, seed=0)["exact"]
     X, y = get_task("feynman/I.14.4").sample(100, seed=0)
     assert run.magnitudes(X.to_numpy(), np.asarray(y)) == ([1.0, 1.0], 1.0)  # ordinary
 
