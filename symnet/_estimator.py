@@ -10,7 +10,6 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import jax
@@ -24,6 +23,7 @@ from symnet import _persist
 from symnet._export import jax_formula
 from symnet._fit_inputs import datasets_of, dimension_columns, unit_attributes
 from symnet._printing import formula_str
+from symnet._progress import progress_bar
 from symnet._refit import evaluate
 from symnet._seeding import seed_from
 from symnet._settings import output_tolerance, search_config
@@ -41,25 +41,6 @@ from symnet.search import (
 )
 
 __all__ = ["SymbolicRegressor"]
-
-
-@contextlib.contextmanager
-def _progress(verbose: int, label: str):
-    """A rich progress bar fed by ``discover``'s callback; a no-op when silent."""
-    if not verbose:
-        yield None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        tasks = {}
-
-        def cb(stage, frac):
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(f"{label}: {stage}", total=1.0)
-            bar.update(tasks[stage], completed=frac)
-
-        yield cb
 
 
 class SymbolicRegressor(RegressorMixin, BaseEstimator):
@@ -262,7 +243,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             ckpt = None
             if run_dir is not None:
                 ckpt = os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}")
-            with _progress(self.verbose, label) as report:
+            with progress_bar(self.verbose, label) as report:
                 cands = search(
                     data,
                     config=config,

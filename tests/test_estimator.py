@@ -297,7 +297,7 @@ def test_verbose_reports_progress_of_each_stage(frame, monkeypatch):
         assert verbose == 1 and label == "fit"
         yield lambda stage, frac: seen.append((stage, frac))
 
-    monkeypatch.setattr(est, "_progress", recorder)
+    monkeypatch.setattr(est, "progress_bar", recorder)
     df, y = frame
     SymbolicRegressor(**{**FAST, "steps": 400}, verbose=1).fit(df, y)
     stages = {s for s, _ in seen}
