@@ -72,7 +72,7 @@ def _in_units(expr, symbols, units_x, unit_y):
     import sympy
 
     sub = {s: s * sympy.Float(u) for s, u in zip(symbols, units_x, strict=True) if u != 1.0}
-    return expr.xreplace(sub) / sympy.Float(unit_y) if sub or unit_y != 1.0 else expr
+    return expr.xreplace(sub) / sympy.Float(unit_y)
 
 
 def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:

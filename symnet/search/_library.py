@@ -49,6 +49,7 @@ __all__ = [
     "library",
     "library_stage",
     "linear_formula",
+    "one_sign",
     "signed_powers",
     "sparse_fits",
 ]
@@ -243,13 +244,20 @@ def sparse_fits(
     return sorted(s for s in supports if s)
 
 
+def one_sign(v: np.ndarray) -> float:
+    """The sign ``v`` keeps everywhere (1.0 or -1.0), or 0.0 if it changes sign or
+    touches 0."""
+    s = float(np.sign(v[0]))
+    return s if s != 0 and np.all(s * v > 0) else 0.0
+
+
 def signed_powers(y: np.ndarray, powers, log: bool = False):
     """``[(target, to_y)]``: ``y`` and, where it keeps one sign ``s``, ``(s*y)**p`` for
     ``p`` in ``powers`` and (``log``) ``log(s*y)``, each with the map ``to_y`` of a
     formula ``g`` of that target to one of ``y`` (``s*g**(1/p)``, ``s*exp(g)``)."""
     out = [(y, lambda g: g)]
-    s = float(np.sign(y[0])) or 1.0
-    if np.all(s * y > 0):
+    s = one_sign(y)
+    if s:
         for p in powers:
             inv = sympy.Rational(1) / p
             out.append(((s * y) ** float(p), lambda g, inv=inv, s=s: s * g**inv))

@@ -25,18 +25,12 @@ import numpy as np
 import sympy
 from threadpoolctl import threadpool_limits
 
-from symnet.search._library import add_formula, fit_support, sparse_fits
+from symnet.search._library import add_formula, fit_support, one_sign, sparse_fits
 
 __all__ = ["MAX_LOG_NMSE", "log_terms", "product_stage"]
 
 #: A support is kept when it leaves at most this share of ``log|y|``'s variance.
 MAX_LOG_NMSE = 1e-2
-
-
-def _one_sign(v: np.ndarray) -> float:
-    """The sign ``v`` keeps everywhere, or 0 if it changes sign or touches 0."""
-    s = float(np.sign(v[0]))
-    return s if s != 0 and np.all(s * v > 0) else 0.0
 
 
 def log_terms(X: np.ndarray, symbols) -> tuple[list[sympy.Expr], np.ndarray]:
@@ -51,7 +45,7 @@ def log_terms(X: np.ndarray, symbols) -> tuple[list[sympy.Expr], np.ndarray]:
             bases.append(sympy.exp(x))
             cols.append(u)
             for t, v in ((x, u), (sympy.sin(x), np.sin(u)), (sympy.cos(x), np.cos(u))):
-                s = _one_sign(v)
+                s = one_sign(v)
                 col = np.log(s * v) if s else None
                 if col is not None and np.all(np.isfinite(col)) and np.std(col) > 0:
                     bases.append(int(s) * t)
@@ -67,7 +61,7 @@ def product_stage(state, data, config, budget):
         return state
     done[0] = True
     X, y, w = data.train
-    s = _one_sign(y)
+    s = one_sign(y)
     if not s:
         return state
     bases, A = log_terms(X, data.symbols)

@@ -30,10 +30,10 @@ __all__ = ["X_BAND", "Y_BAND", "Scaling"]
 #: Input columns whose largest magnitude lies in this range are not scaled (1/16 to 64):
 #: SRSD's areas near 1e-2 and temperatures near 1e3 (``II.2.42``) trained to a constant.
 X_BAND = (2.0**-4, 2.0**6)
-#: Floats ``m * 2**k`` with odd ``|m|`` at most this are rationals after translation.
-MAX_ODD = 15
 #: The target is not scaled when its largest magnitude lies in this range.
 Y_BAND = (2.0**-30, 2.0**30)
+#: Floats ``m * 2**k`` with odd ``|m|`` at most this are rationals after translation.
+MAX_ODD = 15
 
 
 def _power_of_two(values: np.ndarray, band: tuple[float, float]) -> int:
