@@ -86,6 +86,44 @@ def is_symbolic_solution(
             if s.name in names
         }
         model, truth = model.xreplace(to_pos), truth.xreplace(to_pos)
+    if _solves(model, truth, seconds):
+        return True
+    # the same formulas in a normal form: constant factors inside roots, pi as a float
+    try:
+        with time_limit(seconds):
+            normal = _fold_roots(model), truth.xreplace(
+                {c: sympy.Float(c, 30) for c in truth.atoms(sympy.NumberSymbol)}
+            )
+    except SYMPY_FAILURES:
+        return False
+    return normal != (model, truth) and _solves(*normal, seconds)
+
+
+def _fold_roots(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each product ``c * b**p * r`` of a positive number ``c`` and one
+    fractional power of a sum ``b`` written ``(c**(1/p) * b)**p * r``, the sum multiplied
+    out: ``458.4*sqrt(5.3e-23*x**2 - 4.7e-5)`` is ``sqrt(1.1e-17*x**2 - 9.87)``, whose
+    constants survive rounding to 3 decimals."""
+
+    def fold(m):
+        c, rest = m.as_coeff_Mul()
+        roots = [
+            a
+            for a in sympy.Mul.make_args(rest)
+            if a.is_Pow and a.exp.is_Rational and not a.exp.is_integer and a.base.is_Add
+        ]
+        if not (c.is_Number and c > 0 and c != 1 and len(roots) == 1):
+            return m
+        (root,) = roots
+        inner = sympy.expand(c ** (1 / root.exp) * root.base)
+        others = [a for a in sympy.Mul.make_args(rest) if a is not root]
+        return sympy.Mul(sympy.Pow(inner, root.exp), *others)
+
+    return expr.replace(lambda e: e.is_Mul, fold)
+
+
+def _solves(model: sympy.Expr, truth: sympy.Expr, seconds: float) -> bool:
+    """The checks of :func:`is_symbolic_solution` on one form of ``model`` and ``truth``."""
     rounded = round_floats(model)
     if rounded.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or _is_const(rounded):
         return False

@@ -137,6 +137,25 @@ def test_evaluate_marks_undefined_points_nan():
         (0.3335 * x0 * x1, x0 * x1 / 3 - 0.38 * x1, False),
         # Zeroing a tiny constant inside log must not turn a surrogate into a "constant".
         (sympy.log(1e-9 * x0 + 2e-9 * x1) + x0, x0 * x1, False),
+        # SRSD II.24.17 as found: rounding 4.6959e-5 to 0.0 lost the law, whose constants
+        # survive once the factor 458.45 is inside the root.
+        (
+            458.447001598686 * sympy.sqrt(5.29395592033938e-7 * x0**2 - 4.69592846073039e-5),
+            sympy.sqrt(x0**2 / 8.0 - sympy.pi**2),
+            False,
+        ),
+        (
+            458.447001598686 * sympy.sqrt(5.29395592033938e-7 * x0**2 - 4.69592846073039e-5),
+            sympy.sqrt(x0**2 / 8.98755178736818 - sympy.pi**2),
+            True,
+        ),
+        # SRSD B19: the law writes c**2/(8*pi*G) with pi; rounding each side's own
+        # constants (3.366/pi against 1.0716) hid that they agree.
+        (
+            1.07158300739707 * x0 * x1 - 0.0535791503698533 * x0,
+            3.36647730375027 * x0 * x1 / sympy.pi - 0.168323865187514 * x0 / sympy.pi,
+            True,
+        ),
     ],
 )
 def test_is_symbolic_solution(model, truth, expected):
