@@ -15,6 +15,7 @@ from symnet._refit import evaluate, loo_residuals
 from symnet._sympy_utils import complexity
 from symnet._validation import check_names, check_X_y
 from symnet.search._config import DEFAULT_CONFIG, SearchConfig
+from symnet.search._domain import domain_probe, fills_box
 from symnet.search._scale import Scaling
 from symnet.search._select import Candidate
 from symnet.units import Basis, Units, buckingham
@@ -58,6 +59,11 @@ class Data:
         can cross its domain between them).
       wide: points drawn uniformly from the box widened by half (:func:`widened_box`): a
         formula not finite there is not ``stable`` (selection avoids it).
+      domain: where the data do not fill their box (inputs sampled under a constraint,
+        :func:`symnet.search._domain.fills_box`), points between neighbouring samples
+        (:func:`~symnet.search._domain.domain_probe`): a formula finite there is kept
+        even if it is not on the whole box (the law may not be defined there); None for
+        data that fill their box.
       var_tr, var_val: weighted variances of ``y`` on each split (1 where 0), the losses'
         unit.
       key: the search's PRNG key; the split and the probe points derive from the first of
@@ -86,6 +92,7 @@ class Data:
     weights: tuple[tuple[str, float], ...] = ()
     units: Units | None = None
     basis: Basis | None = None
+    domain: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -138,6 +145,7 @@ class Data:
         lo, hi = X.min(axis=0), X.max(axis=0)
         probe = rng.uniform(lo, hi, (PROBE_POINTS, d))
         wide = rng.uniform(*widened_box(lo, hi), (PROBE_POINTS, d))
+        domain = None if fills_box(X) else domain_probe(X, rng, PROBE_POINTS)
         return cls(
             X=X,
             y=y,
@@ -157,6 +165,7 @@ class Data:
             weights=config.complexity_of_operators,
             units=units,
             basis=basis,
+            domain=domain,
         )
 
     @functools.cached_property
@@ -196,12 +205,15 @@ class Data:
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
         """``expr`` as a :class:`Candidate` with its normalised losses on each split (the
         weighted MSE over the weighted variance of ``y``), or None when it is not finite
-        on the probe box."""
+        on the probe box (nor, for data that do not fill their box, on ``domain``)."""
         with np.errstate(all="ignore"):
             values = evaluate(expr, self.symbols, np.concatenate([self.probe, self.wide]))
-        values = np.broadcast_to(values, (2 * PROBE_POINTS,))
-        if not np.all(np.isfinite(values[:PROBE_POINTS])):
-            return None
+            values = np.broadcast_to(values, (2 * PROBE_POINTS,))
+            if not np.all(np.isfinite(values[:PROBE_POINTS])) and not (
+                self.domain is not None
+                and np.all(np.isfinite(evaluate(expr, self.symbols, self.domain)))
+            ):
+                return None
         if self.loo:
             val_nmse = _loo_nmse(expr, self.symbols, self.X, self.y, self.w, self.var_val)
         else:
