@@ -49,7 +49,37 @@ def test_products_are_found_exactly(law, truth):
     np.testing.assert_allclose(values, sympy.lambdify(SYMS, truth)(*X.T), rtol=1e-9)
 
 
-def test_a_target_that_changes_sign_gets_no_products():
+def _signed(rng, n):
+    return rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 3, n)
+
+
+@pytest.mark.parametrize(
+    ("law", "truth"),
+    [
+        # SRSD II.11.20: n*p_d**2*Ef/(3*kb*T), a dipole moment and a field of both signs
+        (lambda X: X[:, 0] * X[:, 1] ** 2 * X[:, 2] / 3, x0 * x1**2 * x2 / 3),
+        # SRSD II.6.15b: 3*p_d*cos(theta)*sin(theta)/r**3 over theta in (0, pi)
+        (
+            lambda X: 3 * X[:, 1] * np.cos(X[:, 2]) * np.sin(X[:, 2]) / X[:, 0] ** 3,
+            3 * x1 * sympy.cos(x2) * sympy.sin(x2) / x0**3,
+        ),
+    ],
+    ids=["n*p**2*E/3", "p*cos*sin/r**3"],
+)
+def test_signed_products_are_found_exactly(law, truth):
+    """Both laws changed sign, and the stage was skipped."""
+    rng = np.random.default_rng(2)
+    angle = rng.uniform(0.05, np.pi - 0.05, 400)
+    third = angle if truth.has(sympy.cos) else _signed(rng, 400)
+    X = np.column_stack([rng.uniform(1, 5, 400), _signed(rng, 400), third])
+    state = _run(X, law(X))
+    best = min(state.candidates, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20, best.expr
+    values = sympy.lambdify(SYMS, best.expr)(*X.T)
+    np.testing.assert_allclose(values, sympy.lambdify(SYMS, truth)(*X.T), rtol=1e-9)
+
+
+def test_a_target_that_changes_sign_with_no_factor_gets_no_products():
     X = np.random.default_rng(1).uniform(1, 2, (200, 2))
     state = _run(X, X[:, 0] - X[:, 1])
     assert not [c for c in state.candidates if c.member <= -600_000]
@@ -57,7 +87,10 @@ def test_a_target_that_changes_sign_gets_no_products():
 
 def test_log_terms_are_taken_where_defined():
     X = np.column_stack([np.linspace(0.1, 1.5, 50), np.linspace(-2, 5, 50)])
-    bases, A = log_terms(X, SYMS[:2])
-    # x0 is positive and an angle: exp, power, sin, cos; x1 crosses 0: exp only
-    assert bases == [sympy.exp(x0), x0, sympy.sin(x0), sympy.cos(x0), sympy.exp(x1)]
-    assert A.shape == (50, 5) and np.all(np.isfinite(A))
+    bases, A, signs = log_terms(X, SYMS[:2])
+    # x0 is positive and an angle: exp, power, sin, cos; x1 is 0 at a sample (so is its
+    # sine): exp, and its cosine, which changes sign but is never 0
+    assert bases == [sympy.exp(x0), x0, sympy.sin(x0), sympy.cos(x0), sympy.exp(x1), sympy.cos(x1)]
+    assert A.shape == (50, 6) and np.all(np.isfinite(A))
+    assert [s is None for s in signs] == [True] * 5 + [False]
+    np.testing.assert_array_equal(signs[-1], np.sign(np.cos(X[:, 1])))

@@ -4,19 +4,23 @@ A law that is a product of factors of one input each,
 
     y = C * prod_k t_k(x)**a_k,    t_k in {|x_i|, exp(x_i), |sin(x_i)|, |cos(x_i)|},
 
-is linear in the logarithm of its magnitude (``y`` of one sign ``s``):
+is linear in the logarithm of its magnitude (``y`` never 0):
 
-    log(s*y) = log C + sum_k a_k * log t_k(x),
+    log|y| = log|C| + sum_k a_k * log t_k(x),
 
-so a sparse least-squares fit over the columns ``log|x_i|`` (inputs of one sign),
-``x_i``, ``log|sin x_i|`` and ``log|cos x_i|`` (where the sine or cosine keeps one sign on
-the data: ``x_i`` is an angle) finds it (:func:`symnet.search.sparse_fits`, with its
-exhaustive pairs and triples). ``sin(theta1)/sin(theta2)`` (SRSD's I.26.2) and
-``lambda/(n*sin(theta))`` (I.30.5) grow without bound as an angle nears 0; networks and the
-additive library (:mod:`symnet.search._library`) fit them by polynomial surrogates, here
+so a sparse least-squares fit over the columns ``log|x_i|``, ``x_i``, ``log|sin x_i|`` and
+``log|cos x_i|`` (where they are never 0 on the data) finds it
+(:func:`symnet.search.sparse_fits`, with its exhaustive pairs and triples).
+``sin(theta1)/sin(theta2)`` (SRSD's I.26.2) and ``lambda/(n*sin(theta))`` (I.30.5) grow
+without bound as an angle nears 0; networks and the additive library
+(:mod:`symnet.search._library`) fit them by polynomial surrogates, here
 they are fits of two and three terms. Each support leaving at most ``MAX_LOG_NMSE`` of the
 logarithm's variance gives ``s * exp(c_0) * prod_k t_k**c_k``, refit on the raw training
-data and scored like any candidate (its exponents are rounded by the polish).
+data and scored like any candidate (its exponents are rounded by the polish). Signs: a
+factor that changes sign on the data (a signed input such as a field ``Ef``, the cosine
+of an angle over ``(0, pi)``) enters with an integer power, and the sign ``s`` must make
+the product's sign the target's on every row (SRSD's II.11.20
+``n*p_d**2*Ef/(3*kb*T)``, II.6.15b ``3*p_d*cos(theta)*sin(theta)/(4*pi*eps*r**3)``).
 """
 
 from __future__ import annotations
@@ -31,12 +35,17 @@ __all__ = ["MAX_LOG_NMSE", "log_terms", "product_stage"]
 
 #: A support is kept when it leaves at most this share of ``log|y|``'s variance.
 MAX_LOG_NMSE = 1e-2
+#: A sign-changing factor's fitted exponent must lie this close to an integer.
+INTEGER_TOLERANCE = 0.1
 
 
-def log_terms(X: np.ndarray, symbols) -> tuple[list[sympy.Expr], np.ndarray]:
-    """``(bases, columns)``: each column is ``log t(x)`` for the factor ``t`` (module doc)
-    given by its base expression; a formula's factor is ``base**a``."""
-    bases, cols = [], []
+def log_terms(X: np.ndarray, symbols):
+    """``(bases, columns, signs)``: each column is ``log|t(x)|`` for the factor ``t``
+    (module doc) given by its base expression; a formula's factor is ``base**a``.
+    ``signs[k]`` is None where ``t`` keeps one sign (the base is ``|t|``), else the signs
+    of ``t`` on the rows (an input, sine or cosine changing sign but never 0: its power
+    must be an integer, whose parity carries the sign)."""
+    bases, cols, signs = [], [], []
     with np.errstate(all="ignore"):
         for i, x in enumerate(symbols):
             u = X[:, i]
@@ -44,13 +53,36 @@ def log_terms(X: np.ndarray, symbols) -> tuple[list[sympy.Expr], np.ndarray]:
                 continue
             bases.append(sympy.exp(x))
             cols.append(u)
+            signs.append(None)
             for t, v in ((x, u), (sympy.sin(x), np.sin(u)), (sympy.cos(x), np.cos(u))):
                 s = one_sign(v)
-                col = np.log(s * v) if s else None
-                if col is not None and np.all(np.isfinite(col)) and np.std(col) > 0:
-                    bases.append(int(s) * t)
+                col = np.log(np.abs(v))
+                if np.all(np.isfinite(col)) and np.std(col) > 0:
+                    bases.append(int(s) * t if s else t)
                     cols.append(col)
-    return bases, (np.column_stack(cols) if cols else np.zeros((len(X), 0)))
+                    signs.append(None if s else np.sign(v))
+    A = np.column_stack(cols) if cols else np.zeros((len(X), 0))
+    return bases, A, signs
+
+
+def _powers(c, support, signs, sy):
+    """``(exponents, sign)``: the fitted exponents ``c`` of ``support`` with those of
+    sign-changing factors rounded to integers, and the constant sign ``s`` for which
+    ``s * prod sign(t_k)**a_k`` is the sign ``sy`` of the target on every row; None where
+    a sign-changing factor's exponent is not within ``INTEGER_TOLERANCE`` of an integer
+    or no constant sign reproduces ``sy``."""
+    powers, parity = [], np.ones_like(sy)
+    for ck, k in zip(c, support, strict=True):
+        if signs[k] is None:
+            powers.append(sympy.Float(ck))
+            continue
+        a = round(float(ck))
+        if abs(ck - a) > INTEGER_TOLERANCE:
+            return None
+        powers.append(sympy.Integer(a))
+        parity = parity * signs[k] ** (a % 2)
+    s = float(sy[0] * parity[0])
+    return (powers, s) if np.all(s * parity == sy) else None
 
 
 def product_stage(state, data, config, budget):
@@ -61,13 +93,12 @@ def product_stage(state, data, config, budget):
         return state
     done[0] = True
     X, y, w = data.train
-    s = one_sign(y)
-    if not s:
+    if not np.all(y != 0):
         return state
-    bases, A = log_terms(X, data.symbols)
+    bases, A, signs = log_terms(X, data.symbols)
     if A.shape[1] == 0:
         return state
-    ly = np.log(s * y)
+    ly, sy = np.log(np.abs(y)), np.sign(y)
     with threadpool_limits(limits=1, user_api="blas"):
         for i, support in enumerate(sparse_fits(A, ly, w, exhaustive=True)):
             if not budget.refits_open(state.n_refit, state.reserve(budget)):
@@ -75,7 +106,11 @@ def product_stage(state, data, config, budget):
             c, nmse = fit_support(A, support, ly, w)
             if nmse > MAX_LOG_NMSE or not np.all(np.isfinite(c)):
                 continue
-            factors = [bases[k] ** sympy.Float(ck) for ck, k in zip(c[:-1], support, strict=True)]
+            signed = _powers(c[:-1], support, signs, sy)
+            if signed is None:
+                continue
+            powers, s = signed
+            factors = [bases[k] ** a for a, k in zip(powers, support, strict=True)]
             expr = s * sympy.Float(np.exp(c[-1])) * sympy.Mul(*factors)
             add_formula(state, data, budget, expr, -600_000 - i)
     return state
