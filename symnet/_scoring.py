@@ -91,8 +91,9 @@ def is_symbolic_solution(
     # the same formulas in a normal form: constant factors inside roots, pi as a float
     try:
         with time_limit(seconds):
-            normal = _fold_roots(model), truth.xreplace(
-                {c: sympy.Float(c, 30) for c in truth.atoms(sympy.NumberSymbol)}
+            normal = (
+                _fold_roots(model),
+                truth.xreplace({c: sympy.Float(c, 30) for c in truth.atoms(sympy.NumberSymbol)}),
             )
     except SYMPY_FAILURES:
         return False
