@@ -81,6 +81,8 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
     Test points are drawn with seed ``seed + 1`` (training uses ``seed``), extrapolation
     points from the widened box with seed ``seed + 2``.
     """
+    import sympy
+
     from symnet import is_symbolic_solution, r2_score
     from symnet._refit import evaluate
     from symnet._sympy_utils import complexity, round_floats
@@ -109,7 +111,10 @@ def score(task, formula, *, seed: int, check_seconds: float = 10.0) -> dict:
     if task.units is not None:  # dimensional consistency of the formula (constants: none)
         dims = dict(zip(symbols, task.units, strict=True))
         out["consistent"] = bool(is_consistent(formula, dims, task.y_units))
-    out["complexity"] = int(complexity(round_floats(formula)))
+    rounded = round_floats(formula)  # 2.0000001 counts as 2; a constant 1e-30 is not 0
+    if rounded.free_symbols != sympy.sympify(formula).free_symbols:
+        rounded = formula
+    out["complexity"] = int(complexity(rounded))
     return out
 
 

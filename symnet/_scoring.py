@@ -88,11 +88,11 @@ def is_symbolic_solution(
         model, truth = model.xreplace(to_pos), truth.xreplace(to_pos)
     if _solves(model, truth, seconds):
         return True
-    # the same formulas in a normal form: constant factors inside roots, pi as a float
+    # the same formulas in a normal form: constant factors inside sums and roots, pi a float
     try:
         with time_limit(seconds):
             normal = (
-                _fold_roots(model),
+                _fold_constants(model),
                 truth.xreplace({c: sympy.Float(c, 30) for c in truth.atoms(sympy.NumberSymbol)}),
             )
     except SYMPY_FAILURES:
@@ -100,25 +100,34 @@ def is_symbolic_solution(
     return normal != (model, truth) and _solves(*normal, seconds)
 
 
-def _fold_roots(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` with each product ``c * b**p * r`` of a positive number ``c`` and one
-    fractional power of a sum ``b`` written ``(c**(1/p) * b)**p * r``, the sum multiplied
-    out: ``458.4*sqrt(5.3e-23*x**2 - 4.7e-5)`` is ``sqrt(1.1e-17*x**2 - 9.87)``, whose
-    constants survive rounding to 3 decimals."""
+def _fold_constants(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with the number ``c`` of each product moved into its one sum ``b``
+    (``c*b*r`` as ``(c*b)*r``) or, for ``c > 0``, into its one fractional power of a sum
+    (``c*b**p*r`` as ``(c**(1/p)*b)**p*r``), the sum multiplied out: constants that
+    rounding to 3 decimals zeroes apart survive together (``458.4*sqrt(5.3e-23*x**2 -
+    4.7e-5)`` is ``sqrt(1.1e-17*x**2 - 9.87)``; SRSD B9 as found,
+    ``5.3e-51*m1**2*m2**2*(-9.8e-33*m1 - 9.8e-33*m2)/r**5``, has the law's ``-5.2e-83``)."""
 
     def fold(m):
         c, rest = m.as_coeff_Mul()
+        if not (c.is_Number and c != 1):
+            return m
+        args = sympy.Mul.make_args(rest)
+        sums = [a for a in args if a.is_Add]
         roots = [
             a
-            for a in sympy.Mul.make_args(rest)
+            for a in args
             if a.is_Pow and a.exp.is_Rational and not a.exp.is_integer and a.base.is_Add
         ]
-        if not (c.is_Number and c > 0 and c != 1 and len(roots) == 1):
+        if len(sums) == 1:
+            (target,) = sums
+            new = sympy.expand(c * target)
+        elif len(roots) == 1 and c > 0:
+            (target,) = roots
+            new = sympy.Pow(sympy.expand(c ** (1 / target.exp) * target.base), target.exp)
+        else:
             return m
-        (root,) = roots
-        inner = sympy.expand(c ** (1 / root.exp) * root.base)
-        others = [a for a in sympy.Mul.make_args(rest) if a is not root]
-        return sympy.Mul(sympy.Pow(inner, root.exp), *others)
+        return sympy.Mul(new, *(a for a in args if a is not target))
 
     return expr.replace(lambda e: e.is_Mul, fold)
 

@@ -94,3 +94,32 @@ def test_log_terms_are_taken_where_defined():
     assert A.shape == (50, 6) and np.all(np.isfinite(A))
     assert [s is None for s in signs] == [True] * 5 + [False]
     np.testing.assert_array_equal(signs[-1], np.sign(np.cos(X[:, 1])))
+
+
+@pytest.mark.parametrize(
+    ("law", "truth", "signed"),
+    [
+        # SRSD B9, (m1*m2)**2*(m1 + m2)/r**5: fitted as m1**2.43*m2**2.37/r**5.07 before
+        (
+            lambda X: -3 * (X[:, 0] * X[:, 1]) ** 2 * (X[:, 0] + X[:, 1]) / X[:, 2] ** 5,
+            -3 * (x0 * x1) ** 2 * (x0 + x1) / x2**5,
+            False,
+        ),
+        # SRSD III.10.19, mom*sqrt(Bx**2 + By**2) with a moment of both signs
+        (
+            lambda X: X[:, 1] * np.sqrt(X[:, 0] ** 2 + X[:, 2] ** 2),
+            x1 * sympy.sqrt(x0**2 + x2**2),
+            True,
+        ),
+    ],
+    ids=["(m1*m2)**2*(m1 + m2)/r**5", "mom*sqrt(Bx**2 + By**2)"],
+)
+def test_power_laws_with_one_sum_are_found_exactly(law, truth, signed):
+    rng = np.random.default_rng(3)
+    middle = _signed(rng, 400) if signed else rng.uniform(1, 10, 400)
+    X = np.column_stack([rng.uniform(1, 10, 400), middle, rng.uniform(1, 10, 400)])
+    state = _run(X, law(X))
+    best = min(state.candidates, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20, best.expr
+    values = sympy.lambdify(SYMS, best.expr)(*X.T)
+    np.testing.assert_allclose(values, sympy.lambdify(SYMS, truth)(*X.T), rtol=1e-9)

@@ -149,6 +149,18 @@ def test_evaluate_marks_undefined_points_nan():
             sympy.sqrt(x0**2 / 8.98755178736818 - sympy.pi**2),
             True,
         ),
+        # SRSD B9 as found (in units of the data's magnitudes): the law's -0.5244 split
+        # into 5345.5 and -9.81e-5, which rounding zeroes
+        (
+            5345.52942018439 * x0**2 * (-9.81089504766626e-5 * x0 - 9.81089504766625e-5 * x1),
+            -0.524444281156413 * x0**2 * (x0 + x1),
+            True,
+        ),
+        (
+            5345.52942018439 * x0**2 * (-9.81089504766626e-5 * x0 - 9.1089504766625e-5 * x1),
+            -0.524444281156413 * x0**2 * (x0 + x1),
+            False,
+        ),
         # SRSD B19: the law writes c**2/(8*pi*G) with pi; rounding each side's own
         # constants (3.366/pi against 1.0716) hid that they agree.
         (

@@ -25,18 +25,36 @@ the product's sign the target's on every row (SRSD's II.11.20
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import sympy
 from threadpoolctl import threadpool_limits
 
-from symnet.search._library import add_formula, fit_support, one_sign, sparse_fits
+from symnet.search._library import (
+    MAX_COLUMNS_PER_ROW,
+    MAX_VIEW_NMSE,
+    TARGET_POWERS,
+    add_formula,
+    fit_support,
+    library,
+    linear_formula,
+    one_sign,
+    signed_powers,
+    sparse_fits,
+)
 
-__all__ = ["MAX_LOG_NMSE", "log_terms", "product_stage"]
+__all__ = ["MAX_LOG_NMSE", "factored_sums", "log_terms", "product_stage"]
 
 #: A support is kept when it leaves at most this share of ``log|y|``'s variance.
 MAX_LOG_NMSE = 1e-2
 #: A sign-changing factor's fitted exponent must lie this close to an integer.
 INTEGER_TOLERANCE = 0.1
+#: The best log fit seeds factored sums when it leaves at most this share of the variance.
+MAX_ROUGH_NMSE = 0.1
+#: Integer exponent sets tried as factors of a factored sum, at most.
+MAX_ROUNDINGS = 6
 
 
 def log_terms(X: np.ndarray, symbols):
@@ -99,18 +117,75 @@ def product_stage(state, data, config, budget):
     if A.shape[1] == 0:
         return state
     ly, sy = np.log(np.abs(y)), np.sign(y)
+    rough = None  # the most accurate log fit: (nmse, c, support)
     with threadpool_limits(limits=1, user_api="blas"):
         for i, support in enumerate(sparse_fits(A, ly, w, exhaustive=True)):
             if not budget.refits_open(state.n_refit, state.reserve(budget)):
-                break
+                return state
             c, nmse = fit_support(A, support, ly, w)
-            if nmse > MAX_LOG_NMSE or not np.all(np.isfinite(c)):
+            if not np.all(np.isfinite(c)):
                 continue
-            signed = _powers(c[:-1], support, signs, sy)
+            if rough is None or nmse < rough[0]:
+                rough = nmse, c, support
+            signed = _powers(c[:-1], support, signs, sy) if nmse <= MAX_LOG_NMSE else None
             if signed is None:
                 continue
             powers, s = signed
             factors = [bases[k] ** a for a, k in zip(powers, support, strict=True)]
             expr = s * sympy.Float(np.exp(c[-1])) * sympy.Mul(*factors)
             add_formula(state, data, budget, expr, -600_000 - i)
+        if rough is not None and rough[0] <= MAX_ROUGH_NMSE:
+            factored_sums(state, data, budget, bases, rough[1][:-1], rough[2])
     return state
+
+
+def _roundings(c, support, bases) -> list[dict[int, int]]:
+    """Integer exponents ``{k: a_k}`` for the power bases (``x_i``, ``-x_i``) of a rough
+    log fit: each fitted ``c_k`` rounded, or, more than 0.15 from an integer, floored and
+    ceiled; the ``MAX_ROUNDINGS`` sets nearest the fit, none empty."""
+    options = []
+    for ck, k in zip(c, support, strict=True):
+        if bases[k].is_Symbol or (-bases[k]).is_Symbol:
+            lo = math.floor(ck)
+            near = [round(ck)] if min(ck - lo, lo + 1 - ck) <= 0.15 else [lo, lo + 1]
+            options.append([(k, a, abs(a - ck)) for a in near])
+    sets = sorted(itertools.product(*options), key=lambda o: sum(d for _, _, d in o))
+    out = [{k: a for k, a, _ in o if a != 0} for o in sets]
+    return [o for o in out if o][:MAX_ROUNDINGS]
+
+
+def factored_sums(state, data, budget, bases, c, support) -> None:
+    """``y = prod_k x_k**a_k * g(x)`` with ``g`` a short sum of library terms
+    (:func:`symnet.search._library.library`) or a power of one: the integer exponents
+    ``a_k`` near a rough log fit's (:func:`_roundings`) divide ``y``, and sparse fits of
+    the quotient (and of its powers ``TARGET_POWERS`` where it keeps one sign) over the
+    library give ``g``. A power law with one sum in it is one: ``(m1*m2)**2*(m1 + m2)/r**5``
+    (SRSD B9, fitted as ``m1**2.43*m2**2.37/r**5.07``), ``mom*sqrt(Bx**2 + By**2 +
+    Bz**2)`` (III.10.19)."""
+    X, y, w = data.train
+    exprs, A = library(X, data.symbols, int(MAX_COLUMNS_PER_ROW * len(y)))
+    for r, powers in enumerate(_roundings(c, support, bases)):
+        with np.errstate(all="ignore"):
+            f = np.prod(
+                [evaluate_base(bases[k], X, data.symbols) ** a for k, a in powers.items()], 0
+            )
+            yr = y / f
+        if not np.all(np.isfinite(yr)) or np.std(yr) == 0:
+            continue
+        prefactor = sympy.Mul(*(bases[k] ** a for k, a in powers.items()))
+        for t, (yv, to_y) in enumerate(signed_powers(yr, TARGET_POWERS)):
+            for i, sub in enumerate(sparse_fits(A, yv, w, exhaustive=t == 0)):
+                if not budget.refits_open(state.n_refit, state.reserve(budget)):
+                    return
+                cs, nmse = fit_support(A, sub, yv, w)
+                if nmse > MAX_VIEW_NMSE:
+                    continue
+                expr = prefactor * to_y(linear_formula(cs, exprs, sub))
+                add_formula(state, data, budget, expr, -700_000 - 1000 * r - 100 * t - i)
+
+
+def evaluate_base(base: sympy.Expr, X: np.ndarray, symbols) -> np.ndarray:
+    """The values of a power base ``x_i`` or ``-x_i`` on ``X``."""
+    (x,) = base.free_symbols
+    col = X[:, list(symbols).index(x)]
+    return col if base.is_Symbol else -col
