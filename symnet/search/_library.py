@@ -230,10 +230,12 @@ def sparse_fits(
     if pairs:
         supports.update(_best_pairs(An, yc, pairs))
     spread = np.linalg.norm(yc)
+    full = np.flatnonzero(ok)
+    c_full = _lstsq(An[:, full], yc) if len(thresholds) else None  # every path's first
     for tau in thresholds:
-        support = np.flatnonzero(ok)
-        for _ in range(10):
-            c = _lstsq(An[:, support], yc)
+        support = full
+        for step in range(10):
+            c = c_full if step == 0 else _lstsq(An[:, support], yc)
             share = np.abs(c) / spread  # unit-norm columns: |c_k| is the term's share
             new = support[share >= tau]
             if len(new) == len(support) or len(new) == 0:

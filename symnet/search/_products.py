@@ -51,10 +51,13 @@ __all__ = ["MAX_LOG_NMSE", "factored_sums", "log_terms", "product_stage"]
 MAX_LOG_NMSE = 1e-2
 #: A sign-changing factor's fitted exponent must lie this close to an integer.
 INTEGER_TOLERANCE = 0.1
-#: The best log fit seeds factored sums when it leaves at most this share of the variance.
+#: The power law of every input seeds factored sums when its log fit leaves at most this
+#: share of the variance.
 MAX_ROUGH_NMSE = 0.1
 #: Integer exponent sets tried as factors of a factored sum, at most.
 MAX_ROUNDINGS = 6
+#: Factored sums refit and scored, at most (the most accurate sparse fits).
+MAX_FACTORED = 8
 
 
 def log_terms(X: np.ndarray, symbols):
@@ -117,25 +120,24 @@ def product_stage(state, data, config, budget):
     if A.shape[1] == 0:
         return state
     ly, sy = np.log(np.abs(y)), np.sign(y)
-    rough = None  # the most accurate log fit: (nmse, c, support)
     with threadpool_limits(limits=1, user_api="blas"):
         for i, support in enumerate(sparse_fits(A, ly, w, exhaustive=True)):
             if not budget.refits_open(state.n_refit, state.reserve(budget)):
                 return state
             c, nmse = fit_support(A, support, ly, w)
-            if not np.all(np.isfinite(c)):
-                continue
-            if rough is None or nmse < rough[0]:
-                rough = nmse, c, support
             signed = _powers(c[:-1], support, signs, sy) if nmse <= MAX_LOG_NMSE else None
-            if signed is None:
+            if signed is None or not np.all(np.isfinite(c)):
                 continue
             powers, s = signed
             factors = [bases[k] ** a for a, k in zip(powers, support, strict=True)]
             expr = s * sympy.Float(np.exp(c[-1])) * sympy.Mul(*factors)
             add_formula(state, data, budget, expr, -600_000 - i)
-        if rough is not None and rough[0] <= MAX_ROUGH_NMSE:
-            factored_sums(state, data, budget, bases, rough[1][:-1], rough[2])
+        # the power law of every input, rough: its rounded exponents seed factored sums
+        powers = [k for k, b in enumerate(bases) if b.is_Symbol or (-b).is_Symbol]
+        if powers:
+            c, nmse = fit_support(A, powers, ly, w)
+            if nmse <= MAX_ROUGH_NMSE and np.all(np.isfinite(c)):
+                factored_sums(state, data, budget, bases, c[:-1], powers)
     return state
 
 
@@ -159,11 +161,12 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
     (:func:`symnet.search._library.library`) or a power of one: the integer exponents
     ``a_k`` near a rough log fit's (:func:`_roundings`) divide ``y``, and sparse fits of
     the quotient (and of its powers ``TARGET_POWERS`` where it keeps one sign) over the
-    library give ``g``. A power law with one sum in it is one: ``(m1*m2)**2*(m1 + m2)/r**5``
-    (SRSD B9, fitted as ``m1**2.43*m2**2.37/r**5.07``), ``mom*sqrt(Bx**2 + By**2 +
-    Bz**2)`` (III.10.19)."""
+    library give ``g``; the ``MAX_FACTORED`` most accurate are refit and scored. A power
+    law with one sum in it is one: ``(m1*m2)**2*(m1 + m2)/r**5`` (SRSD B9, fitted as
+    ``m1**2.43*m2**2.37/r**5.07``), ``mom*sqrt(Bx**2 + By**2 + Bz**2)`` (III.10.19)."""
     X, y, w = data.train
     exprs, A = library(X, data.symbols, int(MAX_COLUMNS_PER_ROW * len(y)))
+    found = []  # (nmse, member, formula): only the most accurate are refit
     for r, powers in enumerate(_roundings(c, support, bases)):
         with np.errstate(all="ignore"):
             f = np.prod(
@@ -174,14 +177,15 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
             continue
         prefactor = sympy.Mul(*(bases[k] ** a for k, a in powers.items()))
         for t, (yv, to_y) in enumerate(signed_powers(yr, TARGET_POWERS)):
-            for i, sub in enumerate(sparse_fits(A, yv, w, exhaustive=t == 0)):
-                if not budget.refits_open(state.n_refit, state.reserve(budget)):
-                    return
+            for i, sub in enumerate(sparse_fits(A, yv, w, (), exhaustive=t == 0)):
                 cs, nmse = fit_support(A, sub, yv, w)
-                if nmse > MAX_VIEW_NMSE:
-                    continue
-                expr = prefactor * to_y(linear_formula(cs, exprs, sub))
-                add_formula(state, data, budget, expr, -700_000 - 1000 * r - 100 * t - i)
+                if nmse <= MAX_VIEW_NMSE:
+                    expr = prefactor * to_y(linear_formula(cs, exprs, sub))
+                    found.append((nmse, -700_000 - 1000 * r - 100 * t - i, expr))
+    for _, member, expr in sorted(found, key=lambda f: f[:2])[:MAX_FACTORED]:
+        if not budget.refits_open(state.n_refit, state.reserve(budget)):
+            return
+        add_formula(state, data, budget, expr, member)
 
 
 def evaluate_base(base: sympy.Expr, X: np.ndarray, symbols) -> np.ndarray:
