@@ -88,12 +88,16 @@ def test_a_target_that_changes_sign_with_no_factor_gets_no_products():
 def test_log_terms_are_taken_where_defined():
     X = np.column_stack([np.linspace(0.1, 1.5, 50), np.linspace(-2, 5, 50)])
     bases, A, signs = log_terms(X, SYMS[:2])
-    # x0 is positive and an angle: exp, power, sin, cos; x1 is 0 at a sample (so is its
-    # sine): exp, and its cosine, which changes sign but is never 0
-    assert bases == [sympy.exp(x0), x0, sympy.sin(x0), sympy.cos(x0), sympy.exp(x1), sympy.cos(x1)]
-    assert A.shape == (50, 6) and np.all(np.isfinite(A))
-    assert [s is None for s in signs] == [True] * 5 + [False]
-    np.testing.assert_array_equal(signs[-1], np.sign(np.cos(X[:, 1])))
+    # x0 is positive and an angle: exp, power, sin, cos, and those of x0/2; x1 is 0 at a
+    # sample (so are its sines): exp, and its cosines, which change sign but are never 0
+    h0, h1 = x0 / 2, x1 / 2
+    assert bases == [
+        *(sympy.exp(x0), x0, sympy.sin(x0), sympy.cos(x0), sympy.sin(h0), sympy.cos(h0)),
+        *(sympy.exp(x1), sympy.cos(x1), sympy.cos(h1)),
+    ]
+    assert A.shape == (50, 9) and np.all(np.isfinite(A))
+    assert [s is None for s in signs] == [True] * 7 + [False] * 2
+    np.testing.assert_array_equal(signs[-2], np.sign(np.cos(X[:, 1])))
 
 
 @pytest.mark.parametrize(
@@ -123,3 +127,21 @@ def test_power_laws_with_one_sum_are_found_exactly(law, truth, signed):
     assert best.val_nmse < 1e-20, best.expr
     values = sympy.lambdify(SYMS, best.expr)(*X.T)
     np.testing.assert_allclose(values, sympy.lambdify(SYMS, truth)(*X.T), rtol=1e-9)
+
+
+def test_products_of_more_factors_than_a_sparse_path_takes():
+    """Bonus test_1, Rutherford scattering: six powers and sin(theta/2)**-4 (seven factors;
+    the sparse paths stop at six and fitted sin(Z_1/2) for Z_1)."""
+    rng = np.random.default_rng(4)
+    X = np.column_stack([rng.uniform(1, 2, (500, 6)), rng.uniform(1, 3, 500)])
+    y = np.prod(X[:, :4], 1) ** 2 / (16 * X[:, 4] ** 2 * X[:, 5] * np.sin(X[:, 6] / 2) ** 4)
+    names = [f"v{i}" for i in range(7)]
+    key = jax.random.key(0)
+    data = Data.build(X, y, key=key, names=names)
+    budget = Budget.until(None)
+    views = make_views(data.X, data.y, data.symbols, ("raw",))
+    state = SearchState.start(key, ("default",), views, baselines(data, budget))
+    state = product_stage(state, data, DEFAULT_CONFIG, budget)
+    best = min(state.candidates, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20, best.expr
+    assert best.expr.has(sympy.sin(data.symbols[6] / 2))

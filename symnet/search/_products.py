@@ -2,14 +2,16 @@ r"""Products of powers, exponentials and sines: sparse fits of the target's loga
 
 A law that is a product of factors of one input each,
 
-    y = C * prod_k t_k(x)**a_k,    t_k in {|x_i|, exp(x_i), |sin(x_i)|, |cos(x_i)|},
+    y = C * prod_k t_k(x)**a_k,    t_k in {|x_i|, exp(x_i), |sin(x_i)|, |cos(x_i)|,
+                                           |sin(x_i/2)|, |cos(x_i/2)|},
 
 is linear in the logarithm of its magnitude (``y`` never 0):
 
     log|y| = log|C| + sum_k a_k * log t_k(x),
 
-so a sparse least-squares fit over the columns ``log|x_i|``, ``x_i``, ``log|sin x_i|`` and
-``log|cos x_i|`` (where they are never 0 on the data) finds it
+so a sparse least-squares fit over the columns ``log|x_i|``, ``x_i``, ``log|sin x_i|``,
+``log|cos x_i|`` and those of the half angle (where they are never 0 on the data; SRSD's
+B1, Rutherford scattering, goes as ``sin(theta/2)**-4``) finds it
 (:func:`symnet.search.sparse_fits`, with its exhaustive pairs and triples).
 ``sin(theta1)/sin(theta2)`` (SRSD's I.26.2) and ``lambda/(n*sin(theta))`` (I.30.5) grow
 without bound as an angle nears 0; networks and the additive library
@@ -33,6 +35,7 @@ import sympy
 from threadpoolctl import threadpool_limits
 
 from symnet.search._library import (
+    BEST_SUPPORTS,
     MAX_COLUMNS_PER_ROW,
     MAX_VIEW_NMSE,
     TARGET_POWERS,
@@ -75,7 +78,14 @@ def log_terms(X: np.ndarray, symbols):
             bases.append(sympy.exp(x))
             cols.append(u)
             signs.append(None)
-            for t, v in ((x, u), (sympy.sin(x), np.sin(u)), (sympy.cos(x), np.cos(u))):
+            half = x / 2
+            for t, v in (
+                (x, u),
+                (sympy.sin(x), np.sin(u)),
+                (sympy.cos(x), np.cos(u)),
+                (sympy.sin(half), np.sin(u / 2)),
+                (sympy.cos(half), np.cos(u / 2)),
+            ):
                 s = one_sign(v)
                 col = np.log(np.abs(v))
                 if np.all(np.isfinite(col)) and np.std(col) > 0:
@@ -120,25 +130,46 @@ def product_stage(state, data, config, budget):
     if A.shape[1] == 0:
         return state
     ly, sy = np.log(np.abs(y)), np.sign(y)
+    powers = [k for k, b in enumerate(bases) if b.is_Symbol or (-b).is_Symbol]
     with threadpool_limits(limits=1, user_api="blas"):
-        for i, support in enumerate(sparse_fits(A, ly, w, exhaustive=True)):
+        supports = sparse_fits(A, ly, w, exhaustive=True) + _power_laws_and_one(A, ly, w, powers)
+        for i, support in enumerate(supports):
             if not budget.refits_open(state.n_refit, state.reserve(budget)):
                 return state
             c, nmse = fit_support(A, support, ly, w)
             signed = _powers(c[:-1], support, signs, sy) if nmse <= MAX_LOG_NMSE else None
             if signed is None or not np.all(np.isfinite(c)):
                 continue
-            powers, s = signed
-            factors = [bases[k] ** a for a, k in zip(powers, support, strict=True)]
+            exponents, s = signed
+            factors = [bases[k] ** a for a, k in zip(exponents, support, strict=True)]
             expr = s * sympy.Float(np.exp(c[-1])) * sympy.Mul(*factors)
             add_formula(state, data, budget, expr, -600_000 - i)
         # the power law of every input, rough: its rounded exponents seed factored sums
-        powers = [k for k, b in enumerate(bases) if b.is_Symbol or (-b).is_Symbol]
         if powers:
             c, nmse = fit_support(A, powers, ly, w)
             if nmse <= MAX_ROUGH_NMSE and np.all(np.isfinite(c)):
                 factored_sums(state, data, budget, bases, c[:-1], powers)
     return state
+
+
+def _power_laws_and_one(A, ly, w, powers) -> list[tuple[int, ...]]:
+    """Supports of many factors, which the sparse paths (at most ``MAX_TERMS``) miss:
+    the powers of every input with one other column, the ``BEST_SUPPORTS`` that fit best,
+    each without the powers whose exponent is within ``INTEGER_TOLERANCE`` of 0 (bonus
+    test_1, ``Z1**2*Z2**2*alpha**2*hbar**2*c**2/(16*E**2*sin(theta/2)**4)``, has seven)."""
+    if not powers:
+        return []
+    scored = []
+    for k in [None, *(k for k in range(A.shape[1]) if k not in powers)]:
+        support = [*powers, k] if k is not None else list(powers)
+        c, nmse = fit_support(A, support, ly, w)
+        if np.all(np.isfinite(c)):
+            kept = [
+                j for j, cj in zip(support, c[:-1], strict=True) if abs(cj) > INTEGER_TOLERANCE
+            ]
+            scored.append((nmse, tuple(sorted(kept))))
+    best = sorted(scored)[:BEST_SUPPORTS]
+    return list(dict.fromkeys(support for _, support in best if support))
 
 
 def _roundings(c, support, bases) -> list[dict[int, int]]:
