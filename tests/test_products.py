@@ -17,6 +17,7 @@ from symnet.search import (
 from symnet.search._products import log_terms
 
 x0, x1, x2 = SYMS = sympy.symbols("x0 x1 x2", real=True)
+x3 = sympy.Symbol("x3", real=True)
 
 
 def _run(X, y):
@@ -145,3 +146,43 @@ def test_products_of_more_factors_than_a_sparse_path_takes():
     best = min(state.candidates, key=lambda c: c.val_nmse)
     assert best.val_nmse < 1e-20, best.expr
     assert best.expr.has(sympy.sin(data.symbols[6] / 2))
+
+
+@pytest.mark.parametrize(
+    ("law", "truth"),
+    [
+        # SRSD I.44.4, n*kb*T*log(V2/V1): the sum is over two inputs the power law skips
+        (
+            lambda X: 1.5 * X[:, 0] * X[:, 1] * np.log(X[:, 3] / X[:, 2]),
+            1.5 * x0 * x1 * (sympy.log(x3) - sympy.log(x2)),
+        ),
+        # Klein-Nishina (bonus test_20): omega_0**2/omega**2*(omega/omega_0 + omega_0/omega
+        # - sin(beta)**2), a sine squared among powers of inputs also in the prefactor
+        (
+            lambda X: (
+                X[:, 0]
+                * X[:, 1] ** 2
+                / X[:, 2] ** 2
+                * (X[:, 2] / X[:, 1] + X[:, 1] / X[:, 2] - np.sin(X[:, 3]) ** 2)
+            ),
+            x0 * x1**2 / x2**2 * (x2 / x1 + x1 / x2 - sympy.sin(x3) ** 2),
+        ),
+    ],
+    ids=["n*T*log(V2/V1)", "Klein-Nishina"],
+)
+def test_factored_sums_of_a_few_inputs_take_their_unary_terms(law, truth):
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.uniform(1, 5, (500, 3)), rng.uniform(0, 6, 500)])
+    if truth.has(sympy.log):
+        X[:, 2:] = rng.uniform([1, 3], [2, 5], (500, 2))  # V1 < V2
+    syms = (x0, x1, x2, x3)
+    key = jax.random.key(0)
+    data = Data.build(X, law(X), key=key, names=[s.name for s in syms])
+    budget = Budget.until(None)
+    views = make_views(data.X, data.y, data.symbols, ("raw",))
+    state = SearchState.start(key, ("default",), views, baselines(data, budget))
+    state = product_stage(state, data, DEFAULT_CONFIG, budget)
+    best = min(state.candidates, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20, best.expr
+    values = sympy.lambdify(syms, best.expr)(*X.T)
+    np.testing.assert_allclose(values, sympy.lambdify(syms, truth)(*X.T), rtol=1e-8)

@@ -112,8 +112,11 @@ def _defined(u: np.ndarray, p) -> bool:
 
 
 def _unary(u: np.ndarray, x: sympy.Symbol) -> list[tuple[sympy.Expr, np.ndarray]]:
-    """The transcendental terms of one input ``x`` (values ``u``) defined on the data."""
+    """The transcendental terms of one input ``x`` (values ``u``) defined on the data
+    (``sin(x)**2``: ``omega/omega_0 + omega_0/omega - sin(beta)**2`` in Klein-Nishina's
+    cross-section)."""
     terms = [(sympy.sin(x), np.sin(u)), (sympy.cos(x), np.cos(u))]
+    terms += [(sympy.sin(x) ** 2, np.sin(u) ** 2)]
     if np.max(np.abs(u)) <= MAX_EXP_ARGUMENT:
         terms += [(sympy.exp(x), np.exp(u)), (sympy.exp(-x), np.exp(-u))]
     if np.all(u > 0):

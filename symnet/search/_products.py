@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from symnet.search._library import (
     BEST_SUPPORTS,
     MAX_COLUMNS_PER_ROW,
+    MAX_UNARY_INPUTS,
     MAX_VIEW_NMSE,
     TARGET_POWERS,
     add_formula,
@@ -56,9 +57,13 @@ MAX_LOG_NMSE = 1e-2
 INTEGER_TOLERANCE = 0.1
 #: The power law of every input seeds factored sums when its log fit leaves at most this
 #: share of the variance.
-MAX_ROUGH_NMSE = 0.1
+MAX_ROUGH_NMSE = 0.5
 #: Integer exponent sets tried as factors of a factored sum, at most.
 MAX_ROUNDINGS = 6
+#: A rough exponent this far from an integer marks an input that may sit inside the sum.
+LOOSE_EXPONENT = 0.05
+#: Inputs with several rounded exponents to try, at most (3**6 sets to rank).
+MAX_AMBIGUOUS = 6
 #: Factored sums refit and scored, at most (the most accurate sparse fits).
 MAX_FACTORED = 8
 
@@ -175,13 +180,21 @@ def _power_laws_and_one(A, ly, w, powers) -> list[tuple[int, ...]]:
 def _roundings(c, support, bases) -> list[dict[int, int]]:
     """Integer exponents ``{k: a_k}`` for the power bases (``x_i``, ``-x_i``) of a rough
     log fit: each fitted ``c_k`` rounded, or, more than 0.15 from an integer, floored and
-    ceiled; the ``MAX_ROUNDINGS`` sets nearest the fit, none empty."""
+    ceiled, and 0 besides where it is more than ``LOOSE_EXPONENT`` from an integer (the
+    input may sit inside the sum only: ``log(V2/V1)``); the ``MAX_ROUNDINGS`` sets nearest
+    the fit, none empty. At most ``MAX_AMBIGUOUS`` inputs (those whose second option is
+    nearest) keep several options."""
     options = []
     for ck, k in zip(c, support, strict=True):
         if bases[k].is_Symbol or (-bases[k]).is_Symbol:
             lo = math.floor(ck)
             near = [round(ck)] if min(ck - lo, lo + 1 - ck) <= 0.15 else [lo, lo + 1]
-            options.append([(k, a, abs(a - ck)) for a in near])
+            if abs(ck - round(ck)) > LOOSE_EXPONENT and 0 not in near:
+                near.append(0)
+            options.append(sorted(((k, a, abs(a - ck)) for a in near), key=lambda o: o[2]))
+    ambiguous = sorted((o for o in options if len(o) > 1), key=lambda o: o[1][2])
+    keep = {id(o) for o in ambiguous[:MAX_AMBIGUOUS]}
+    options = [o if id(o) in keep else o[:1] for o in options]
     sets = sorted(itertools.product(*options), key=lambda o: sum(d for _, _, d in o))
     out = [{k: a for k, a, _ in o if a != 0} for o in sets]
     return [o for o in out if o][:MAX_ROUNDINGS]
@@ -192,13 +205,30 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
     (:func:`symnet.search._library.library`) or a power of one: the integer exponents
     ``a_k`` near a rough log fit's (:func:`_roundings`) divide ``y``, and sparse fits of
     the quotient (and of its powers ``TARGET_POWERS`` where it keeps one sign) over the
-    library give ``g``; the ``MAX_FACTORED`` most accurate are refit and scored. A power
+    library give ``g`` (also over the inputs not divided out or with a rough exponent
+    more than ``LOOSE_EXPONENT`` from an integer, with their ``log``, ``sin`` ... terms,
+    where they are at most ``MAX_UNARY_INPUTS``: ``n*kb*T*log(V2/V1)``, SRSD I.44.4,
+    ``omega_0**2/omega**2*(omega/omega_0 + omega_0/omega - sin(beta)**2)``, B20); the
+    ``MAX_FACTORED`` most accurate are refit and scored. A power
     law with one sum in it is one: ``(m1*m2)**2*(m1 + m2)/r**5`` (SRSD B9, fitted as
     ``m1**2.43*m2**2.37/r**5.07``), ``mom*sqrt(Bx**2 + By**2 + Bz**2)`` (III.10.19)."""
     X, y, w = data.train
-    exprs, A = library(X, data.symbols, int(MAX_COLUMNS_PER_ROW * len(y)))
+    width = int(MAX_COLUMNS_PER_ROW * len(y))
+    full = library(X, data.symbols, width)
+    # inputs whose rough exponent is not near an integer may sit inside g
+    loose = {
+        x
+        for ck, k in zip(c, support, strict=True)
+        if abs(ck - round(ck)) > LOOSE_EXPONENT
+        for x in bases[k].free_symbols
+    }
     found = []  # (nmse, member, formula): only the most accurate are refit
     for r, powers in enumerate(_roundings(c, support, bases)):
+        libraries = [full]
+        factors = _factor_symbols(powers, bases)
+        inner = [j for j, x in enumerate(data.symbols) if x not in factors or x in loose]
+        if 0 < len(inner) <= MAX_UNARY_INPUTS < X.shape[1]:  # g of a few inputs only
+            libraries.append(library(X[:, inner], [data.symbols[j] for j in inner], width))
         with np.errstate(all="ignore"):
             f = np.prod(
                 [evaluate_base(bases[k], X, data.symbols) ** a for k, a in powers.items()], 0
@@ -207,8 +237,12 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         if not np.all(np.isfinite(yr)) or np.std(yr) == 0:
             continue
         prefactor = sympy.Mul(*(bases[k] ** a for k, a in powers.items()))
-        for t, (yv, to_y) in enumerate(signed_powers(yr, TARGET_POWERS)):
-            for i, sub in enumerate(sparse_fits(A, yv, w, (), exhaustive=t == 0)):
+        for (exprs, A), (t, (yv, to_y)) in itertools.product(
+            libraries, enumerate(signed_powers(yr, TARGET_POWERS))
+        ):
+            # the best pairs for every power (cheap), the best triples for y itself
+            fits = sparse_fits(A, yv, w, (), pairs=BEST_SUPPORTS, exhaustive=t == 0)
+            for i, sub in enumerate(fits):
                 cs, nmse = fit_support(A, sub, yv, w)
                 if nmse <= MAX_VIEW_NMSE:
                     expr = prefactor * to_y(linear_formula(cs, exprs, sub))
@@ -217,6 +251,10 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         if not budget.refits_open(state.n_refit, state.reserve(budget)):
             return
         add_formula(state, data, budget, expr, member)
+
+
+def _factor_symbols(powers, bases) -> set:
+    return {x for k in powers for x in bases[k].free_symbols}
 
 
 def evaluate_base(base: sympy.Expr, X: np.ndarray, symbols) -> np.ndarray:
