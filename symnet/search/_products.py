@@ -224,6 +224,8 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
     }
     found = []  # (nmse, member, formula): only the most accurate are refit
     for r, powers in enumerate(_roundings(c, support, bases)):
+        if budget.late():
+            break
         libraries = [full]
         factors = _factor_symbols(powers, bases)
         inner = [j for j, x in enumerate(data.symbols) if x not in factors or x in loose]
