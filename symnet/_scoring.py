@@ -101,18 +101,26 @@ def is_symbolic_solution(
 
 
 def _fold_constants(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` with the number ``c`` of each product moved into its one sum ``b``
-    (``c*b*r`` as ``(c*b)*r``) or, for ``c > 0``, into its one fractional power of a sum
-    (``c*b**p*r`` as ``(c**(1/p)*b)**p*r``), the sum multiplied out: constants that
+    """``expr`` with each product's denominators scaled to a largest coefficient of 1 and
+    its number ``c`` moved into its one sum ``b`` (``c*b*r`` as ``(c*b)*r``) or, for
+    ``c > 0``, into its one fractional power of a sum (``c*b**p*r`` as
+    ``(c**(1/p)*b)**p*r``), the sum multiplied out: constants that
     rounding to 3 decimals zeroes apart survive together (``458.4*sqrt(5.3e-23*x**2 -
     4.7e-5)`` is ``sqrt(1.1e-17*x**2 - 9.87)``; SRSD B9 as found,
-    ``5.3e-51*m1**2*m2**2*(-9.8e-33*m1 - 9.8e-33*m2)/r**5``, has the law's ``-5.2e-83``)."""
+    ``5.3e-51*m1**2*m2**2*(-9.8e-33*m1 - 9.8e-33*m2)/r**5``, has the law's ``-5.2e-83``;
+    I.32.17's ``5.0e-29*x/(4.5e-27*w**2 - 9.1e-27*w0**2 + ...)`` has its ``0.0111``)."""
 
     def fold(m):
         c, rest = m.as_coeff_Mul()
+        args = []
+        for a in sympy.Mul.make_args(rest):  # denominators with a largest coefficient of 1
+            if a.is_Pow and a.exp.is_Integer and a.exp < 0 and a.base.is_Add:
+                top = max(abs(t.as_coeff_Mul()[0]) for t in a.base.args)
+                if top.is_Float and top != 1:
+                    c, a = c * top**a.exp, sympy.Pow(sympy.expand(a.base / top), a.exp)
+            args.append(a)
         if not (c.is_Number and c != 1):
-            return m
-        args = sympy.Mul.make_args(rest)
+            return sympy.Mul(c, *args)
         sums = [a for a in args if a.is_Add]
         roots = [
             a
@@ -126,7 +134,7 @@ def _fold_constants(expr: sympy.Expr) -> sympy.Expr:
             (target,) = roots
             new = sympy.Pow(sympy.expand(c ** (1 / target.exp) * target.base), target.exp)
         else:
-            return m
+            return sympy.Mul(c, *args)
         return sympy.Mul(new, *(a for a in args if a is not target))
 
     return expr.replace(lambda e: e.is_Mul, fold)

@@ -161,6 +161,22 @@ def test_evaluate_marks_undefined_points_nan():
             -0.524444281156413 * x0**2 * (x0 + x1),
             False,
         ),
+        # SRSD I.32.17 as found: the law's omega**4/(omega**2 - omega_0**2)**2 with its
+        # denominator multiplied out and scaled by 4.5e-27, which rounding zeroes
+        (
+            5.04870979341448e-29
+            * x0**2
+            / (4.54079167668969e-27 - 9.08158335337933e-27 * x1**2 + 4.5407916766897e-27 * x1**4),
+            0.0111 * x0**2 / (1 - x1**2) ** 2,
+            True,
+        ),
+        (
+            5.04870979341448e-29
+            * x0**2
+            / (4.54079167668969e-27 - 9.08158335337933e-27 * x1**2 + 2.5407916766897e-27 * x1**4),
+            0.0111 * x0**2 / (1 - x1**2) ** 2,
+            False,
+        ),
         # SRSD B19: the law writes c**2/(8*pi*G) with pi; rounding each side's own
         # constants (3.366/pi against 1.0716) hid that they agree.
         (
