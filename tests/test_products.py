@@ -20,13 +20,22 @@ x0, x1, x2 = SYMS = sympy.symbols("x0 x1 x2", real=True)
 x3 = sympy.Symbol("x3", real=True)
 
 
-def _run(X, y):
+def _run(X, y, names=None):
     key = jax.random.key(0)
-    data = Data.build(X, y, key=key, names=[s.name for s in SYMS[: X.shape[1]]])
+    names = names or [s.name for s in SYMS[: X.shape[1]]]
+    data = Data.build(X, y, key=key, names=names)
     budget = Budget.until(None)
     views = make_views(data.X, data.y, data.symbols, ("raw",))
     state = SearchState.start(key, ("default",), views, baselines(data, budget))
     return product_stage(state, data, DEFAULT_CONFIG, budget)
+
+
+def _assert_found(state, X, syms, truth, rtol=1e-9):
+    """The stage's most accurate candidate is exact and equals ``truth`` on ``X``."""
+    best = min(state.candidates, key=lambda c: c.val_nmse)
+    assert best.val_nmse < 1e-20, best.expr
+    values = sympy.lambdify(syms, best.expr)(*X.T)
+    np.testing.assert_allclose(values, sympy.lambdify(syms, truth)(*X.T), rtol=rtol)
 
 
 @pytest.mark.parametrize(
@@ -74,10 +83,7 @@ def test_signed_products_are_found_exactly(law, truth):
     third = angle if truth.has(sympy.cos) else _signed(rng, 400)
     X = np.column_stack([rng.uniform(1, 5, 400), _signed(rng, 400), third])
     state = _run(X, law(X))
-    best = min(state.candidates, key=lambda c: c.val_nmse)
-    assert best.val_nmse < 1e-20, best.expr
-    values = sympy.lambdify(SYMS, best.expr)(*X.T)
-    np.testing.assert_allclose(values, sympy.lambdify(SYMS, truth)(*X.T), rtol=1e-9)
+    _assert_found(state, X, SYMS, truth)
 
 
 def test_a_target_that_changes_sign_with_no_factor_gets_no_products():
@@ -124,10 +130,7 @@ def test_power_laws_with_one_sum_are_found_exactly(law, truth, signed):
     middle = _signed(rng, 400) if signed else rng.uniform(1, 10, 400)
     X = np.column_stack([rng.uniform(1, 10, 400), middle, rng.uniform(1, 10, 400)])
     state = _run(X, law(X))
-    best = min(state.candidates, key=lambda c: c.val_nmse)
-    assert best.val_nmse < 1e-20, best.expr
-    values = sympy.lambdify(SYMS, best.expr)(*X.T)
-    np.testing.assert_allclose(values, sympy.lambdify(SYMS, truth)(*X.T), rtol=1e-9)
+    _assert_found(state, X, SYMS, truth)
 
 
 def test_products_of_more_factors_than_a_sparse_path_takes():
@@ -136,16 +139,10 @@ def test_products_of_more_factors_than_a_sparse_path_takes():
     rng = np.random.default_rng(4)
     X = np.column_stack([rng.uniform(1, 2, (500, 6)), rng.uniform(1, 3, 500)])
     y = np.prod(X[:, :4], 1) ** 2 / (16 * X[:, 4] ** 2 * X[:, 5] * np.sin(X[:, 6] / 2) ** 4)
-    names = [f"v{i}" for i in range(7)]
-    key = jax.random.key(0)
-    data = Data.build(X, y, key=key, names=names)
-    budget = Budget.until(None)
-    views = make_views(data.X, data.y, data.symbols, ("raw",))
-    state = SearchState.start(key, ("default",), views, baselines(data, budget))
-    state = product_stage(state, data, DEFAULT_CONFIG, budget)
+    state = _run(X, y, [f"v{i}" for i in range(7)])
     best = min(state.candidates, key=lambda c: c.val_nmse)
     assert best.val_nmse < 1e-20, best.expr
-    assert best.expr.has(sympy.sin(data.symbols[6] / 2))
+    assert best.expr.has(sympy.sin(sympy.Symbol("v6", real=True) / 2))
 
 
 @pytest.mark.parametrize(
@@ -176,13 +173,5 @@ def test_factored_sums_of_a_few_inputs_take_their_unary_terms(law, truth):
     if truth.has(sympy.log):
         X[:, 2:] = rng.uniform([1, 3], [2, 5], (500, 2))  # V1 < V2
     syms = (x0, x1, x2, x3)
-    key = jax.random.key(0)
-    data = Data.build(X, law(X), key=key, names=[s.name for s in syms])
-    budget = Budget.until(None)
-    views = make_views(data.X, data.y, data.symbols, ("raw",))
-    state = SearchState.start(key, ("default",), views, baselines(data, budget))
-    state = product_stage(state, data, DEFAULT_CONFIG, budget)
-    best = min(state.candidates, key=lambda c: c.val_nmse)
-    assert best.val_nmse < 1e-20, best.expr
-    values = sympy.lambdify(syms, best.expr)(*X.T)
-    np.testing.assert_allclose(values, sympy.lambdify(syms, truth)(*X.T), rtol=1e-8)
+    state = _run(X, law(X), [s.name for s in syms])
+    _assert_found(state, X, syms, truth, rtol=1e-8)
