@@ -46,6 +46,7 @@ from symnet.search._group_library import group_terms as group_terms
 from symnet.search._group_library import symmetry_fits as symmetry_fits
 from symnet.search._groups import Groups as Groups
 from symnet.search._groups import scaling_groups as scaling_groups
+from symnet.search._library import SparseFitter as SparseFitter
 from symnet.search._library import library as library
 from symnet.search._library import library_stage as library_stage
 from symnet.search._library import sparse_fits as sparse_fits
@@ -132,6 +133,7 @@ __all__ = [
     "search",
     "select",
     "separate",
+    "SparseFitter",
     "sparse_fits",
     "stop_early",
     "symmetry_fits",

@@ -41,12 +41,12 @@ from threadpoolctl import threadpool_limits
 from symnet.search._library import (
     MAX_VIEW_NMSE,
     TARGET_POWERS,
+    SparseFitter,
     add_formula,
     fit_support,
     library,
     linear_formula,
     signed_powers,
-    sparse_fits,
 )
 from symnet.search._reduce import GROUPS, propose
 from symnet.search._units import is_group_view
@@ -190,6 +190,7 @@ def group_fits(state, data, budget, view, n_groups: int, member: int, until: flo
     U, yv0 = view.X[tr], view.y[tr]
     u = view_symbols(U.shape[1])
     exprs, A = group_terms(U, u, int(0.5 * len(tr)))
+    fitter = SparseFitter(A, w)
     found = []  # (nmse, size, build)
     for k in shifts(n_groups):
         with np.errstate(all="ignore"):
@@ -201,7 +202,7 @@ def group_fits(state, data, budget, view, n_groups: int, member: int, until: flo
                 break
             if not np.all(np.isfinite(yv)):
                 continue
-            for support in sparse_fits(A, yv, w, thresholds=(), pairs=PAIRS):
+            for support in fitter.supports(yv, thresholds=(), pairs=PAIRS):
                 c, nmse = fit_support(A, support, yv, w)
                 if nmse <= MAX_VIEW_NMSE:
                     found.append((nmse, len(support), support, c, to_y, shift))

@@ -44,6 +44,7 @@ from symnet.search._views import view_symbols
 
 __all__ = [
     "MAX_TERMS",
+    "SparseFitter",
     "add_formula",
     "fit_support",
     "library",
@@ -159,41 +160,128 @@ def _lstsq(A, y):
     return np.linalg.lstsq(A, y, rcond=None)[0]
 
 
-def _best_pairs(An: np.ndarray, yc: np.ndarray, top: int) -> list[tuple[int, int]]:
-    """The ``top`` pairs of unit-norm columns of ``An`` whose least-squares fit explains
-    most of ``yc``, over all pairs: with ``b = An^T yc`` and ``G = An^T An``, the pair
-    ``(i, j)`` explains ``(b_i**2 + b_j**2 - 2*b_i*b_j*G_ij) / (1 - G_ij**2)``."""
-    b = An.T @ yc
-    G = An.T @ An
-    with np.errstate(all="ignore"):
-        score = (b[:, None] ** 2 + b[None, :] ** 2 - 2 * np.outer(b, b) * G) / (1 - G**2)
-    score[~np.isfinite(score) | (1 - G**2 < 1e-10)] = -np.inf
-    score[np.tril_indices(len(b))] = -np.inf
-    flat = np.argsort(score, axis=None)[::-1][:top]
-    i, j = np.unravel_index(flat, score.shape)
-    return [(int(a), int(c)) for a, c in zip(i, j, strict=True) if np.isfinite(score[a, c])]
+class SparseFitter:
+    """The sparse fits of :func:`sparse_fits` of many targets over one matrix ``A`` of
+    columns and weights ``w``: the weighted, centred, unit-norm columns ``An``, their Gram
+    matrix ``G = An^T An``, the pseudo-inverse of the full least squares and (for the
+    exhaustive triples) the inverses of all 3x3 blocks ``G_SS`` depend on ``A`` and ``w``
+    only, and are computed once (the library of a view is fitted to each power of its
+    target, a factored sum's to each rounding's quotient).
 
+    Example:
+      >>> A = np.column_stack([np.arange(8.0), np.arange(8.0) ** 2, np.cos(np.arange(8.0))])
+      >>> fitter = SparseFitter(A, np.ones(8))
+      >>> (1,) in fitter.supports(3 * A[:, 1] + 1), (0, 2) in fitter.supports(A[:, 0] - A[:, 2])
+      (True, True)
+    """
 
-def _best_triples(An: np.ndarray, yc: np.ndarray, top: int) -> list[tuple[int, int, int]]:
-    """The ``top`` triples of unit-norm columns of ``An`` whose least-squares fit explains
-    most of ``yc``, over all triples: ``b_S^T G_SS^-1 b_S`` with ``b = An^T yc`` and
-    ``G = An^T An``, solved for all triples at once; near-singular triples skipped."""
-    m = An.shape[1]
-    if m < 3:
-        return []
-    b = An.T @ yc
-    G = An.T @ An
-    idx = np.array(list(itertools.combinations(range(m), 3)))
-    GS = G[idx[:, :, None], idx[:, None, :]]
-    bS = b[idx]
-    det = np.linalg.det(GS)
-    ok = det > 1e-10
-    score = np.full(len(idx), -np.inf)
-    if ok.any():
-        sol = np.linalg.solve(GS[ok], bS[ok][:, :, None])[:, :, 0]
-        score[ok] = np.einsum("ij,ij->i", bS[ok], sol)
-    best = np.argsort(score)[::-1][:top]
-    return [tuple(int(i) for i in idx[k]) for k in best if np.isfinite(score[k])]
+    def __init__(self, A: np.ndarray, w: np.ndarray):
+        self.w = w
+        sw = np.sqrt(w / w.sum())
+        mu = (w[:, None] * A).sum(0) / w.sum()
+        Ac = (A - mu) * sw[:, None]
+        norms = np.linalg.norm(Ac, axis=0)
+        self.ok = norms > 0
+        self.sw = sw
+        self.An = np.where(self.ok, Ac / np.where(self.ok, norms, 1.0), 0.0)
+        self.full = np.flatnonzero(self.ok)
+        self._gram = self._pinv = self._triples = None
+
+    @property
+    def gram(self) -> np.ndarray:
+        if self._gram is None:
+            self._gram = self.An.T @ self.An
+        return self._gram
+
+    def _full_solution(self, yc: np.ndarray) -> np.ndarray:
+        """The minimum-norm least-squares coefficients of ``yc`` over the full support."""
+        if self._pinv is None:
+            Af = self.An[:, self.full]
+            self._pinv = np.linalg.pinv(Af, rtol=np.finfo(float).eps * max(Af.shape))
+        return self._pinv @ yc
+
+    def _best_pairs(self, b: np.ndarray, top: int) -> list[tuple[int, int]]:
+        """The ``top`` pairs of columns whose least-squares fit explains most of the target
+        (``b = An^T yc``), over all pairs: the pair ``(i, j)`` explains
+        ``(b_i**2 + b_j**2 - 2*b_i*b_j*G_ij) / (1 - G_ij**2)``."""
+        G = self.gram
+        with np.errstate(all="ignore"):
+            score = (b[:, None] ** 2 + b[None, :] ** 2 - 2 * np.outer(b, b) * G) / (1 - G**2)
+        score[~np.isfinite(score) | (1 - G**2 < 1e-10)] = -np.inf
+        score[np.tril_indices(len(b))] = -np.inf
+        flat = np.argsort(score, axis=None)[::-1][:top]
+        i, j = np.unravel_index(flat, score.shape)
+        return [(int(a), int(c)) for a, c in zip(i, j, strict=True) if np.isfinite(score[a, c])]
+
+    def _best_triples(self, b: np.ndarray, top: int) -> list[tuple[int, ...]]:
+        """The ``top`` triples of columns whose least-squares fit explains most of the
+        target, over all triples: ``b_S^T G_SS^-1 b_S``. With unit diagonals, the block of
+        ``S = (i, j, k)`` has off-diagonals ``p = G_ij``, ``q = G_ik``, ``r = G_jk``, its
+        determinant is ``1 + 2pqr - p**2 - q**2 - r**2`` and its adjugate has entries
+        ``1 - r**2``, ``1 - q**2``, ``1 - p**2`` on the diagonal and ``qr - p``, ``pr - q``,
+        ``pq - r`` off it: computed once per fitter, elementwise over all triples (blocks
+        with determinant below 1e-10 skipped)."""
+        if self._triples is None:
+            live = self.full
+            m = len(live)
+            i, j, k = (a.ravel() for a in np.meshgrid(*[np.arange(m)] * 3, indexing="ij"))
+            keep = (i < j) & (j < k)
+            i, j, k = live[i[keep]], live[j[keep]], live[k[keep]]
+            G = self.gram
+            p, q, r = G[i, j], G[i, k], G[j, k]
+            det = 1 + 2 * p * q * r - p**2 - q**2 - r**2
+            ok = det > 1e-10
+            i, j, k, p, q, r, det = (v[ok] for v in (i, j, k, p, q, r, det))
+            adj = (1 - r**2, 1 - q**2, 1 - p**2, 2 * (q * r - p), 2 * (p * r - q), 2 * (p * q - r))
+            self._triples = (i, j, k), tuple(v / det for v in adj)
+        (i, j, k), (aii, ajj, akk, aij, aik, ajk) = self._triples
+        if len(i) == 0:
+            return []
+        bi, bj, bk = b[i], b[j], b[k]
+        score = bi * (aii * bi + aij * bj + aik * bk) + bj * (ajj * bj + ajk * bk) + akk * bk**2
+        best = np.argsort(score)[::-1][:top]
+        return [(int(i[t]), int(j[t]), int(k[t])) for t in best if np.isfinite(score[t])]
+
+    def supports(
+        self,
+        y: np.ndarray,
+        thresholds: Sequence[float] = THRESHOLDS,
+        pairs: int = 0,
+        exhaustive: bool = False,
+    ) -> list[tuple[int, ...]]:
+        """:func:`sparse_fits` of ``y`` over this fitter's columns."""
+        w, An, ok = self.w, self.An, self.ok
+        yc = (y - np.average(y, weights=w)) * self.sw
+        if not ok.any() or np.linalg.norm(yc) == 0:
+            return []
+        supports = set()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            k = min(MAX_TERMS, int(ok.sum()))
+            path = orthogonal_mp(An, yc, n_nonzero_coefs=k, return_path=True)
+        path = path.reshape(An.shape[1], -1)
+        for step in range(path.shape[1]):
+            supports.add(tuple(int(i) for i in np.flatnonzero(path[:, step])))
+        b = An.T @ yc
+        if exhaustive and An.shape[1] <= MAX_EXHAUSTIVE_COLUMNS:
+            pairs = max(pairs, BEST_SUPPORTS)
+            supports.update(self._best_triples(b, BEST_SUPPORTS))
+        if pairs:
+            supports.update(self._best_pairs(b, pairs))
+        spread = np.linalg.norm(yc)
+        c_full = self._full_solution(yc) if len(thresholds) else None  # every path's first
+        for tau in thresholds:
+            support = self.full
+            for step in range(10):
+                c = c_full if step == 0 else _lstsq(An[:, support], yc)
+                share = np.abs(c) / spread  # unit-norm columns: |c_k| is the term's share
+                new = support[share >= tau]
+                if len(new) == len(support) or len(new) == 0:
+                    break
+                support = new
+            if 0 < len(support) <= MAX_TERMS:
+                supports.add(tuple(int(i) for i in support))
+        return sorted(s for s in supports if s)
 
 
 def sparse_fits(
@@ -209,44 +297,9 @@ def sparse_fits(
     ``thresholds`` and the ``pairs`` best pairs of columns (an exhaustive search, where
     a greedy path picks a wrong first term among correlated ones), each of at most
     ``MAX_TERMS`` columns; with ``exhaustive`` and at most ``MAX_EXHAUSTIVE_COLUMNS``
-    columns, also the ``BEST_SUPPORTS`` best pairs and triples."""
-    sw = np.sqrt(w / w.sum())
-    mu = (w[:, None] * A).sum(0) / w.sum()
-    Ac = (A - mu) * sw[:, None]
-    yc = (y - np.average(y, weights=w)) * sw
-    norms = np.linalg.norm(Ac, axis=0)
-    ok = norms > 0
-    if not ok.any() or np.linalg.norm(yc) == 0:
-        return []
-    An = np.where(ok, Ac / np.where(ok, norms, 1.0), 0.0)
-    supports = set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        k = min(MAX_TERMS, int(ok.sum()))
-        path = orthogonal_mp(An, yc, n_nonzero_coefs=k, return_path=True)
-    path = path.reshape(A.shape[1], -1)
-    for step in range(path.shape[1]):
-        supports.add(tuple(int(i) for i in np.flatnonzero(path[:, step])))
-    if exhaustive and A.shape[1] <= MAX_EXHAUSTIVE_COLUMNS:
-        pairs = max(pairs, BEST_SUPPORTS)
-        supports.update(_best_triples(An, yc, BEST_SUPPORTS))
-    if pairs:
-        supports.update(_best_pairs(An, yc, pairs))
-    spread = np.linalg.norm(yc)
-    full = np.flatnonzero(ok)
-    c_full = _lstsq(An[:, full], yc) if len(thresholds) else None  # every path's first
-    for tau in thresholds:
-        support = full
-        for step in range(10):
-            c = c_full if step == 0 else _lstsq(An[:, support], yc)
-            share = np.abs(c) / spread  # unit-norm columns: |c_k| is the term's share
-            new = support[share >= tau]
-            if len(new) == len(support) or len(new) == 0:
-                break
-            support = new
-        if 0 < len(support) <= MAX_TERMS:
-            supports.add(tuple(int(i) for i in support))
-    return sorted(s for s in supports if s)
+    columns, also the ``BEST_SUPPORTS`` best pairs and triples. For many targets over one
+    ``A``, :class:`SparseFitter` does the work that depends on ``A`` once."""
+    return SparseFitter(A, w).supports(y, thresholds, pairs, exhaustive)
 
 
 def one_sign(v: np.ndarray) -> float:
@@ -325,10 +378,11 @@ def library_fits(state, data, config, budget):
         U = view.X[tr]
         u = view_symbols(U.shape[1])
         exprs, A = library(U, u, int(MAX_COLUMNS_PER_ROW * len(tr)))
+        fitter = SparseFitter(A, w)
         # the reciprocal of 1/(omega_0**2 - omega**2), the root of
         # omega**4/(omega**2 - omega_0**2)**2 are short sums
         for t, (yv, to_y) in enumerate(signed_powers(view.y[tr], TARGET_POWERS)):
-            for i, support in enumerate(sparse_fits(A, yv, w, exhaustive=t == 0)):
+            for i, support in enumerate(fitter.supports(yv, exhaustive=t == 0)):
                 if not budget.refits_open(state.n_refit, state.reserve(budget)):
                     return state
                 c, nmse = fit_support(A, support, yv, w)

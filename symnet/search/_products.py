@@ -40,6 +40,7 @@ from symnet.search._library import (
     MAX_UNARY_INPUTS,
     MAX_VIEW_NMSE,
     TARGET_POWERS,
+    SparseFitter,
     add_formula,
     fit_support,
     library,
@@ -214,7 +215,8 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
     ``m1**2.43*m2**2.37/r**5.07``), ``mom*sqrt(Bx**2 + By**2 + Bz**2)`` (III.10.19)."""
     X, y, w = data.train
     width = int(MAX_COLUMNS_PER_ROW * len(y))
-    full = library(X, data.symbols, width)
+    exprs, A = library(X, data.symbols, width)
+    full = exprs, SparseFitter(A, w), A
     # inputs whose rough exponent is not near an integer may sit inside g
     loose = {
         x
@@ -223,6 +225,7 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         for x in bases[k].free_symbols
     }
     found = []  # (nmse, member, formula): only the most accurate are refit
+    inners = {}  # the library of the inputs inside the sum, by those inputs
     for r, powers in enumerate(_roundings(c, support, bases)):
         if budget.late():
             break
@@ -230,7 +233,10 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         factors = _factor_symbols(powers, bases)
         inner = [j for j, x in enumerate(data.symbols) if x not in factors or x in loose]
         if 0 < len(inner) <= MAX_UNARY_INPUTS < X.shape[1]:  # g of a few inputs only
-            libraries.append(library(X[:, inner], [data.symbols[j] for j in inner], width))
+            if tuple(inner) not in inners:
+                exprs, A = library(X[:, inner], [data.symbols[j] for j in inner], width)
+                inners[tuple(inner)] = exprs, SparseFitter(A, w), A
+            libraries.append(inners[tuple(inner)])
         with np.errstate(all="ignore"):
             f = np.prod(
                 [evaluate_base(bases[k], X, data.symbols) ** a for k, a in powers.items()], 0
@@ -239,11 +245,11 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         if not np.all(np.isfinite(yr)) or np.std(yr) == 0:
             continue
         prefactor = sympy.Mul(*(bases[k] ** a for k, a in powers.items()))
-        for (exprs, A), (t, (yv, to_y)) in itertools.product(
+        for (exprs, fitter, A), (t, (yv, to_y)) in itertools.product(
             libraries, enumerate(signed_powers(yr, TARGET_POWERS))
         ):
             # the best pairs for every power (cheap), the best triples for y itself
-            fits = sparse_fits(A, yv, w, (), pairs=BEST_SUPPORTS, exhaustive=t == 0)
+            fits = fitter.supports(yv, (), pairs=BEST_SUPPORTS, exhaustive=t == 0)
             for i, sub in enumerate(fits):
                 cs, nmse = fit_support(A, sub, yv, w)
                 if nmse <= MAX_VIEW_NMSE:

@@ -26,11 +26,11 @@ from symnet._refit import evaluate
 from symnet.search._decompose import EXACT_NMSE
 from symnet.search._library import (
     MAX_COLUMNS_PER_ROW,
+    SparseFitter,
     add_formula,
     fit_support,
     library,
     linear_formula,
-    sparse_fits,
 )
 
 __all__ = ["BASES", "MAX_BASE_NMSE", "MAX_TERMS", "residual_stage"]
@@ -62,7 +62,7 @@ def _corrections(state, data, budget):
         key=lambda c: c.val_nmse,
     )[:BASES]
     X, y, w = data.train
-    exprs = A = None
+    exprs = A = fitter = None
     for base in bases:
         key = str(base.expr)
         if key in done:
@@ -74,7 +74,8 @@ def _corrections(state, data, budget):
             continue
         if A is None:
             exprs, A = library(X, data.symbols, int(MAX_COLUMNS_PER_ROW * len(y)))
-        for i, support in enumerate(sparse_fits(A, r, w)):
+            fitter = SparseFitter(A, w)
+        for i, support in enumerate(fitter.supports(r)):
             if len(support) > MAX_TERMS:
                 continue
             if not budget.refits_open(state.n_refit, state.reserve(budget)):
