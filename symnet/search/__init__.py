@@ -10,10 +10,11 @@
   scored), :func:`reduce` (views of a smaller problem from what a surrogate reveals: power
   factors, dimensionless groups), :func:`decompose` (parts of a separable surrogate searched
   on their own, :func:`separate`; functions of a difference, :func:`translations`),
-  :func:`library_stage` (sparse sums of library terms, :func:`sparse_fits`),
-  :func:`product_stage` (sparse products of powers, exponentials and sines, from
-  ``log|y|``), :func:`residual_stage` (a small library term a surrogate left out, from
-  its residual),
+  :func:`library_stage` (sparse sums of library terms, :func:`sparse_fits`,
+  :class:`SparseFitter`), :func:`rational_stage` (quotients of such sums over a few
+  inputs, fitted linearly), :func:`product_stage` (sparse products of powers,
+  exponentials and sines, from ``log|y|``), :func:`residual_stage` (a small library term
+  a surrogate left out, from its residual),
   :func:`polish_front` (simplify and round the Pareto front), then :func:`pareto_front`
   and :func:`select` (PySR's rules). With units
   (:attr:`Data.units`): :func:`unit_views` (Buckingham's groups),
@@ -56,6 +57,7 @@ from symnet.search._polish import polish_front as polish_front
 from symnet.search._population import Trained as Trained
 from symnet.search._population import train_population as train_population
 from symnet.search._products import product_stage as product_stage
+from symnet.search._rational import rational_stage as rational_stage
 from symnet.search._reduce import Reduction as Reduction
 from symnet.search._reduce import reduce as reduce
 from symnet.search._reduce import reductions as reductions
@@ -128,6 +130,7 @@ __all__ = [
     "reductions",
     "refit_slot",
     "product_stage",
+    "rational_stage",
     "residual_stage",
     "scaling_groups",
     "search",

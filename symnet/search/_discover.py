@@ -8,6 +8,7 @@
                                                    views: Buckingham's first (with units)
     state  = group_library_stage(state, data, ...)       ... of dimensionless groups (units)
     state  = library_stage(state, data, config, budget)   sparse sums of library terms
+    state  = rational_stage(state, data, config, budget)  quotients of them (<= 3 inputs)
     state  = product_stage(state, data, config, budget)   sparse products (log|y|)
     while True:
         while (slot := state.next_slot(budget, config)) is not None:
@@ -18,6 +19,7 @@
             state = reduce(state, data, config, budget)          views of a reduced problem
             state = symmetry_fits(state, data, config, budget)   groups' terms, no units
             state = library_stage(state, data, config, budget)   ... and their sparse fits
+            state = rational_stage(state, data, config, budget)  ... and quotients
             state = residual_stage(state, data, config, budget)  a small term left out
         candidates = polish_front(consistent(state.candidates), ...)  # with units
         if the budget holds no other slot: return candidates
@@ -43,6 +45,7 @@ from symnet.search._group_library import group_library_stage, symmetry_fits
 from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
 from symnet.search._products import product_stage
+from symnet.search._rational import rational_stage
 from symnet.search._reduce import reduce
 from symnet.search._residual import residual_stage
 from symnet.search._select import Candidate
@@ -89,6 +92,7 @@ def search(
     state = warm_up(state, data, config, budget)
     state = group_library_stage(state, data, config, budget)  # with units
     state = library_stage(state, data, config, budget)
+    state = rational_stage(state, data, config, budget)
     state = product_stage(state, data, config, budget)
     while True:  # stage 1, stage 2, and again while the budget holds another slot
         stopped, ran = False, state.n_slots
@@ -103,6 +107,7 @@ def search(
             state = reduce(state, data, config, budget)
             state = symmetry_fits(state, data, config, budget)
             state = library_stage(state, data, config, budget)
+            state = rational_stage(state, data, config, budget)
             state = residual_stage(state, data, config, budget)
         started = time.monotonic()
         # with units: what could be consistent (none: no finite prefactor on the data)

@@ -160,6 +160,15 @@ def _lstsq(A, y):
     return np.linalg.lstsq(A, y, rcond=None)[0]
 
 
+def _top(score: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the ``top`` largest entries of ``score``, largest first (a partial sort:
+    a full one of the 10^5 pairs of a large library took 0.1 s per target)."""
+    if len(score) <= top:
+        return np.argsort(score)[::-1]
+    part = np.argpartition(score, len(score) - top)[-top:]
+    return part[np.argsort(score[part])[::-1]]
+
+
 class SparseFitter:
     """The sparse fits of :func:`sparse_fits` of many targets over one matrix ``A`` of
     columns and weights ``w``: the weighted, centred, unit-norm columns ``An``, their Gram
@@ -209,8 +218,7 @@ class SparseFitter:
             score = (b[:, None] ** 2 + b[None, :] ** 2 - 2 * np.outer(b, b) * G) / (1 - G**2)
         score[~np.isfinite(score) | (1 - G**2 < 1e-10)] = -np.inf
         score[np.tril_indices(len(b))] = -np.inf
-        flat = np.argsort(score, axis=None)[::-1][:top]
-        i, j = np.unravel_index(flat, score.shape)
+        i, j = np.unravel_index(_top(score.ravel(), top), score.shape)
         return [(int(a), int(c)) for a, c in zip(i, j, strict=True) if np.isfinite(score[a, c])]
 
     def _best_triples(self, b: np.ndarray, top: int) -> list[tuple[int, ...]]:
@@ -239,7 +247,7 @@ class SparseFitter:
             return []
         bi, bj, bk = b[i], b[j], b[k]
         score = bi * (aii * bi + aij * bj + aik * bk) + bj * (ajj * bj + ajk * bk) + akk * bk**2
-        best = np.argsort(score)[::-1][:top]
+        best = _top(score, top)
         return [(int(i[t]), int(j[t]), int(k[t])) for t in best if np.isfinite(score[t])]
 
     def supports(

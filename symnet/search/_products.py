@@ -49,6 +49,7 @@ from symnet.search._library import (
     signed_powers,
     sparse_fits,
 )
+from symnet.search._rational import rational_quotients, rational_terms
 
 __all__ = ["MAX_LOG_NMSE", "factored_sums", "log_terms", "product_stage"]
 
@@ -67,6 +68,8 @@ LOOSE_EXPONENT = 0.05
 MAX_AMBIGUOUS = 6
 #: Factored sums refit and scored, at most (the most accurate sparse fits).
 MAX_FACTORED = 8
+#: The roundings nearest the rough fit whose quotient is also fitted as a rational function.
+RATIONAL_ROUNDINGS = 2
 
 
 def log_terms(X: np.ndarray, symbols):
@@ -232,11 +235,16 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         libraries = [full]
         factors = _factor_symbols(powers, bases)
         inner = [j for j, x in enumerate(data.symbols) if x not in factors or x in loose]
-        if 0 < len(inner) <= MAX_UNARY_INPUTS < X.shape[1]:  # g of a few inputs only
-            if tuple(inner) not in inners:
-                exprs, A = library(X[:, inner], [data.symbols[j] for j in inner], width)
-                inners[tuple(inner)] = exprs, SparseFitter(A, w), A
-            libraries.append(inners[tuple(inner)])
+        few = 0 < len(inner) <= MAX_UNARY_INPUTS < X.shape[1]  # g of a few inputs only
+        if few and tuple(inner) not in inners:
+            syms = [data.symbols[j] for j in inner]
+            exprs, A = library(X[:, inner], syms, width)
+            inners[tuple(inner)] = (
+                (exprs, SparseFitter(A, w), A),
+                rational_terms(X[:, inner], syms),
+            )
+        if few:
+            libraries.append(inners[tuple(inner)][0])
         with np.errstate(all="ignore"):
             f = np.prod(
                 [evaluate_base(bases[k], X, data.symbols) ** a for k, a in powers.items()], 0
@@ -245,6 +253,10 @@ def factored_sums(state, data, budget, bases, c, support) -> None:
         if not np.all(np.isfinite(yr)) or np.std(yr) == 0:
             continue
         prefactor = sympy.Mul(*(bases[k] ** a for k, a in powers.items()))
+        if few and r < RATIONAL_ROUNDINGS:  # g a quotient: d*(1 - alpha**2)/(1 + alpha*cos)
+            exprs, T = inners[tuple(inner)][1]
+            for i, (nmse, g) in enumerate(rational_quotients(T, exprs, yr, w, targets=False)):
+                found.append((nmse, -750_000 - 1000 * r - i, prefactor * g))
         for (exprs, fitter, A), (t, (yv, to_y)) in itertools.product(
             libraries, enumerate(signed_powers(yr, TARGET_POWERS))
         ):
