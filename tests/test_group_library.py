@@ -21,7 +21,8 @@ from symnet.search import (
     view_symbols,
 )
 from symnet.search._group_library import shifts
-from symnet.search._library import fit_support, signed_powers
+from symnet.search._library import signed_powers
+from symnet.search._sparse import fit_support
 from symnet.search._units import is_group_view, lead
 from symnet.units import Dim, Units
 

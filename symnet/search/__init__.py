@@ -47,10 +47,8 @@ from symnet.search._group_library import group_terms as group_terms
 from symnet.search._group_library import symmetry_fits as symmetry_fits
 from symnet.search._groups import Groups as Groups
 from symnet.search._groups import scaling_groups as scaling_groups
-from symnet.search._library import SparseFitter as SparseFitter
 from symnet.search._library import library as library
 from symnet.search._library import library_stage as library_stage
-from symnet.search._library import sparse_fits as sparse_fits
 from symnet.search._polish import canonical_forms as canonical_forms
 from symnet.search._polish import polish as polish
 from symnet.search._polish import polish_front as polish_front
@@ -77,6 +75,8 @@ from symnet.search._slot import baselines as baselines
 from symnet.search._slot import refit_slot as refit_slot
 from symnet.search._slot import stop_early as stop_early
 from symnet.search._slot import train_slot as train_slot
+from symnet.search._sparse import SparseFitter as SparseFitter
+from symnet.search._sparse import sparse_fits as sparse_fits
 from symnet.search._state import SearchState as SearchState
 from symnet.search._state import Slot as Slot
 from symnet.search._units import consistent as consistent

@@ -41,14 +41,13 @@ from threadpoolctl import threadpool_limits
 from symnet.search._library import (
     MAX_VIEW_NMSE,
     TARGET_POWERS,
-    SparseFitter,
     add_formula,
-    fit_support,
     library,
     linear_formula,
     signed_powers,
 )
 from symnet.search._reduce import GROUPS, propose
+from symnet.search._sparse import SparseFitter, fit_support
 from symnet.search._units import is_group_view
 from symnet.search._views import reduced_views, view_symbols
 

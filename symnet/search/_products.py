@@ -35,21 +35,23 @@ import sympy
 from threadpoolctl import threadpool_limits
 
 from symnet.search._library import (
-    BEST_SUPPORTS,
     MAX_COLUMNS_PER_ROW,
     MAX_UNARY_INPUTS,
     MAX_VIEW_NMSE,
     TARGET_POWERS,
-    SparseFitter,
     add_formula,
-    fit_support,
     library,
     linear_formula,
     one_sign,
     signed_powers,
-    sparse_fits,
 )
 from symnet.search._rational import rational_quotients, rational_terms
+from symnet.search._sparse import (
+    BEST_SUPPORTS,
+    SparseFitter,
+    fit_support,
+    sparse_fits,
+)
 
 __all__ = ["MAX_LOG_NMSE", "factored_sums", "log_terms", "product_stage"]
 

@@ -34,12 +34,14 @@ import sympy
 from threadpoolctl import threadpool_limits
 
 from symnet.search._library import (
-    BEST_SUPPORTS,
     MAX_UNARY_INPUTS,
     MAX_VIEW_NMSE,
+    add_formula,
+)
+from symnet.search._sparse import (
+    BEST_SUPPORTS,
     THRESHOLDS,
     SparseFitter,
-    add_formula,
     fit_support,
 )
 from symnet.search._views import view_symbols

@@ -26,11 +26,13 @@ from symnet._refit import evaluate
 from symnet.search._decompose import EXACT_NMSE
 from symnet.search._library import (
     MAX_COLUMNS_PER_ROW,
-    SparseFitter,
     add_formula,
-    fit_support,
     library,
     linear_formula,
+)
+from symnet.search._sparse import (
+    SparseFitter,
+    fit_support,
 )
 
 __all__ = ["BASES", "MAX_BASE_NMSE", "MAX_TERMS", "residual_stage"]
