@@ -46,6 +46,18 @@ def test_terms_evaluate_to_their_columns():
         np.testing.assert_allclose(sympy.lambdify(syms, e)(*U.T) * np.ones(50), col, rtol=1e-12)
 
 
+def test_terms_leave_out_powers_undefined_on_the_data():
+    """An input that is 0 somewhere (a state of an ODE) has no negative powers or roots."""
+    rng = np.random.default_rng(0)
+    U = np.column_stack([rng.uniform(-1, 1, 50), rng.uniform(0.5, 3, 50)])
+    U[0, 0] = 0.0
+    a, b = syms = sympy.symbols("a b", real=True)
+    exprs, T = rational_terms(U, syms)
+    assert np.all(np.isfinite(T))
+    assert all(not e.has(1 / a, sympy.sqrt(a)) for e in exprs)
+    assert a / b in exprs and a * sympy.cos(b) in exprs
+
+
 @pytest.mark.parametrize(
     ("names", "law", "truth"),
     [

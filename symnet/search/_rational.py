@@ -99,7 +99,8 @@ def rational_terms(U: np.ndarray, symbols: Sequence[sympy.Symbol]):
                     powers.append((symbols[i] ** p, v, {i}))
         for i, j in itertools.combinations(range(d), 2):
             for a, b in ((1, 1), (1, -1), (-1, 1)):
-                v = _power(U[:, i], a) * _power(U[:, j], b) if np.all(U[:, j] != 0) else None
+                vi, vj = _power(U[:, i], a), _power(U[:, j], b)
+                v = None if vi is None or vj is None else vi * vj
                 e = symbols[i] ** a * symbols[j] ** b
                 add(e, v)
                 if v is not None:
