@@ -1,19 +1,11 @@
 """Sparse products from the target's logarithm (``product_stage``)."""
 
-import jax
 import numpy as np
 import pytest
 import sympy
+from _stages import assert_found, run_stage
 
-from symnet.search import (
-    DEFAULT_CONFIG,
-    Budget,
-    Data,
-    SearchState,
-    baselines,
-    make_views,
-    product_stage,
-)
+from symnet.search import product_stage
 from symnet.search._products import log_terms
 
 x0, x1, x2 = SYMS = sympy.symbols("x0 x1 x2", real=True)
@@ -21,21 +13,8 @@ x3 = sympy.Symbol("x3", real=True)
 
 
 def _run(X, y, names=None):
-    key = jax.random.key(0)
     names = names or [s.name for s in SYMS[: X.shape[1]]]
-    data = Data.build(X, y, key=key, names=names)
-    budget = Budget.until(None)
-    views = make_views(data.X, data.y, data.symbols, ("raw",))
-    state = SearchState.start(key, ("default",), views, baselines(data, budget))
-    return product_stage(state, data, DEFAULT_CONFIG, budget)
-
-
-def _assert_found(state, X, syms, truth, rtol=1e-9):
-    """The stage's most accurate candidate is exact and equals ``truth`` on ``X``."""
-    best = min(state.candidates, key=lambda c: c.val_nmse)
-    assert best.val_nmse < 1e-20, best.expr
-    values = sympy.lambdify(syms, best.expr)(*X.T)
-    np.testing.assert_allclose(values, sympy.lambdify(syms, truth)(*X.T), rtol=rtol)
+    return run_stage(product_stage, X, y, names)[0]
 
 
 @pytest.mark.parametrize(
@@ -83,7 +62,7 @@ def test_signed_products_are_found_exactly(law, truth):
     third = angle if truth.has(sympy.cos) else _signed(rng, 400)
     X = np.column_stack([rng.uniform(1, 5, 400), _signed(rng, 400), third])
     state = _run(X, law(X))
-    _assert_found(state, X, SYMS, truth)
+    assert_found(state, X, SYMS, truth)
 
 
 def test_a_target_that_changes_sign_with_no_factor_gets_no_products():
@@ -130,7 +109,7 @@ def test_power_laws_with_one_sum_are_found_exactly(law, truth, signed):
     middle = _signed(rng, 400) if signed else rng.uniform(1, 10, 400)
     X = np.column_stack([rng.uniform(1, 10, 400), middle, rng.uniform(1, 10, 400)])
     state = _run(X, law(X))
-    _assert_found(state, X, SYMS, truth)
+    assert_found(state, X, SYMS, truth)
 
 
 def test_products_of_more_factors_than_a_sparse_path_takes():
@@ -174,4 +153,4 @@ def test_factored_sums_of_a_few_inputs_take_their_unary_terms(law, truth):
         X[:, 2:] = rng.uniform([1, 3], [2, 5], (500, 2))  # V1 < V2
     syms = (x0, x1, x2, x3)
     state = _run(X, law(X), [s.name for s in syms])
-    _assert_found(state, X, syms, truth, rtol=1e-8)
+    assert_found(state, X, syms, truth, rtol=1e-8)

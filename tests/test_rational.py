@@ -1,37 +1,12 @@
 """Rational functions of a few inputs by linearised fits (``symnet/search/_rational.py``)."""
 
-import jax
 import numpy as np
 import pytest
 import sympy
+from _stages import assert_found, run_stage
 
-from symnet.search import (
-    DEFAULT_CONFIG,
-    Budget,
-    Data,
-    SearchState,
-    baselines,
-    make_views,
-    product_stage,
-)
+from symnet.search import product_stage
 from symnet.search._rational import rational_stage, rational_terms
-
-
-def _run(stage, X, y, names):
-    key = jax.random.key(0)
-    data = Data.build(X, y, key=key, names=names)
-    budget = Budget.until(None)
-    views = make_views(data.X, data.y, data.symbols, ("raw",))
-    state = SearchState.start(key, ("default",), views, baselines(data, budget))
-    return stage(state, data, DEFAULT_CONFIG, budget), data
-
-
-def _assert_found(state, data, X, truth):
-    """The stage's most accurate candidate is exact and equals ``truth`` on ``X``."""
-    best = min(state.candidates, key=lambda c: c.val_nmse)
-    assert best.val_nmse < 1e-20, best.expr
-    values = sympy.lambdify(data.symbols, best.expr)(*X.T)
-    np.testing.assert_allclose(values, sympy.lambdify(data.symbols, truth)(*X.T), rtol=1e-8)
 
 
 def test_terms_evaluate_to_their_columns():
@@ -83,12 +58,13 @@ def test_quotients_with_a_mixed_term_are_found_exactly(names, law, truth):
     lo = {"theta": 0.2, "v": 0.5, "c": 4.0}
     hi = {"theta": 3.0, "v": 2.0, "c": 6.0}
     X = np.column_stack([rng.uniform(lo[n], hi[n], 400) for n in names])
-    state, data = _run(rational_stage, X, law(X), names)
-    _assert_found(
+    state, data = run_stage(rational_stage, X, law(X), names)
+    assert_found(
         state,
-        data,
         X,
+        data.symbols,
         sympy.sympify(truth, {n: s for n, s in zip(names, data.symbols, strict=True)}),
+        rtol=1e-8,
     )
 
 
@@ -100,6 +76,8 @@ def test_a_quotient_under_a_power_factor_is_found_by_the_product_stage():
         [rng.uniform(1, 3, 400), rng.uniform(2, 4, 400), rng.uniform(4, 5, (400, 2))]
     )
     y = X[:, 0] * (1 - X[:, 1] ** 2) / (1 + X[:, 1] * np.cos(X[:, 2] - X[:, 3]))
-    state, data = _run(product_stage, X, y, ["d", "alpha", "theta1", "theta2"])
+    state, data = run_stage(product_stage, X, y, ["d", "alpha", "theta1", "theta2"])
     d, alpha, t1, t2 = data.symbols
-    _assert_found(state, data, X, d * (1 - alpha**2) / (1 + alpha * sympy.cos(t1 - t2)))
+    assert_found(
+        state, X, data.symbols, d * (1 - alpha**2) / (1 + alpha * sympy.cos(t1 - t2)), rtol=1e-8
+    )

@@ -50,6 +50,7 @@ __all__ = [
     "library_stage",
     "linear_formula",
     "one_sign",
+    "power_defined",
     "signed_powers",
 ]
 
@@ -93,7 +94,9 @@ PAIR_POWERS = (
 MAX_COLUMNS_PER_ROW = 0.5
 
 
-def _defined(u: np.ndarray, p) -> bool:
+def power_defined(u: np.ndarray, p) -> bool:
+    """Whether ``u**p`` is a library term: roots only of positive values, negative powers
+    only of values that stay away from 0 (more than 1e-12 of the largest)."""
     p = sympy.Rational(p)
     if p.q != 1 and not np.all(u > 0):
         return False
@@ -133,7 +136,7 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
     with np.errstate(all="ignore"):
         for i in range(d):
             for p in POWERS:
-                if _defined(U[:, i], p):
+                if power_defined(U[:, i], p):
                     add(symbols[i] ** p, U[:, i] ** float(p))
         if d <= MAX_UNARY_INPUTS:
             for i in range(d):
@@ -141,7 +144,7 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
                     add(e, c)
         for a, b in PAIR_POWERS:
             for i, j in itertools.combinations(range(d), 2):
-                if _defined(U[:, i], a) and _defined(U[:, j], b):
+                if power_defined(U[:, i], a) and power_defined(U[:, j], b):
                     add(symbols[i] ** a * symbols[j] ** b, U[:, i] ** a * U[:, j] ** b)
     return exprs, (np.column_stack(cols) if cols else np.zeros((len(U), 0)))
 

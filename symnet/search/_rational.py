@@ -37,6 +37,7 @@ from symnet.search._library import (
     MAX_UNARY_INPUTS,
     MAX_VIEW_NMSE,
     add_formula,
+    power_defined,
 )
 from symnet.search._sparse import (
     BEST_SUPPORTS,
@@ -65,10 +66,8 @@ MAX_RATIONAL = 4
 
 
 def _power(u: np.ndarray, p) -> np.ndarray | None:
-    p = sympy.Rational(p)
-    if (p.q != 1 and not np.all(u > 0)) or (p < 0 and not np.all(np.abs(u) > 0)):
-        return None
-    return u ** float(p)
+    """``u**p``, or None where the library leaves that power out (not defined on the data)."""
+    return u ** float(p) if power_defined(u, p) else None
 
 
 def rational_terms(U: np.ndarray, symbols: Sequence[sympy.Symbol]):
