@@ -81,3 +81,12 @@ def test_a_quotient_under_a_power_factor_is_found_by_the_product_stage():
     assert_found(
         state, X, data.symbols, d * (1 - alpha**2) / (1 + alpha * sympy.cos(t1 - t2)), rtol=1e-8
     )
+
+
+def test_nothing_is_fitted_once_the_best_candidate_is_exact():
+    """A linear law is exact among the baselines: the stage adds no candidate."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(1, 2, (200, 2))
+    state, _ = run_stage(rational_stage, X, 2 * X[:, 0] - X[:, 1], ["a", "b"])
+    assert min(c.val_nmse for c in state.candidates) < 1e-20
+    assert "rational" not in state.memo

@@ -45,7 +45,7 @@ from symnet._refit import evaluate, refit
 from symnet.search._budget import Budget
 from symnet.search._factors import power_factors
 from symnet.search._groups import Groups, scaling_groups
-from symnet.search._select import DEFAULT_MAXSIZE, pareto_front
+from symnet.search._select import DEFAULT_MAXSIZE, EXACT_NMSE, pareto_front
 from symnet.search._separate import separate
 from symnet.search._shift import Shift, translations
 from symnet.units import Units
@@ -62,8 +62,6 @@ SHARE = 0.5
 MIN_PART_SECONDS = 5.0
 #: How many of the most accurate candidates are analysed.
 SURROGATES = 3
-#: Below this validation loss a fit is exact already: nothing to decompose.
-EXACT_NMSE = 1e-12
 #: A part's formula is recombined if its loss on the part is at most this (or the part's
 #: best loss).
 SUB_LOSS = 1e-3

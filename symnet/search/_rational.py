@@ -39,6 +39,7 @@ from symnet.search._library import (
     add_formula,
     power_defined,
 )
+from symnet.search._select import EXACT_NMSE
 from symnet.search._sparse import (
     BEST_SUPPORTS,
     THRESHOLDS,
@@ -173,8 +174,9 @@ def rational_fits(state, data, budget, view, v: int) -> None:
 def rational_stage(state, data, config, budget):
     """:func:`rational_fits` of every view of at most ``MAX_UNARY_INPUTS`` inputs not
     fitted yet but the log views (BLAS on one thread, as
-    :func:`symnet.search.library_stage`)."""
-    if not config.library:
+    :func:`symnet.search.library_stage`); nothing once the best candidate is exact
+    (validation loss at most ``EXACT_NMSE``)."""
+    if not config.library or (state.candidates and state.best().val_nmse <= EXACT_NMSE):
         return state
     done = state.memo.setdefault("rational", {})
     with threadpool_limits(limits=1, user_api="blas"):

@@ -30,6 +30,7 @@ import sympy
 
 from symnet.search._factors import power_factors
 from symnet.search._groups import Groups, scaling_groups
+from symnet.search._select import EXACT_NMSE
 from symnet.search._views import reduced_views
 
 __all__ = ["Reduction", "reduce", "reductions", "MAX_FACTOR_SETS", "MAX_GROUP_SETS"]
@@ -40,8 +41,6 @@ MAX_FACTOR_SETS = 3
 MAX_GROUP_SETS = 2
 #: How many of the most accurate surrogates are analysed.
 SURROGATES = 5
-#: Below this validation loss a fit is exact already: nothing to reduce.
-EXACT_NMSE = 1e-12
 
 
 class Reduction(NamedTuple):

@@ -23,13 +23,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from symnet._refit import evaluate
-from symnet.search._decompose import EXACT_NMSE
 from symnet.search._library import (
     MAX_COLUMNS_PER_ROW,
     add_formula,
     library,
     linear_formula,
 )
+from symnet.search._select import EXACT_NMSE
 from symnet.search._sparse import (
     SparseFitter,
     fit_support,

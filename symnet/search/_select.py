@@ -27,6 +27,9 @@ __all__ = [
 DEFAULT_MAXSIZE = 50
 #: Normalised losses below this are float64 round-off: treated as equal in scores.
 NMSE_FLOOR = 1e-30
+#: At or below this validation loss a fit is exact already: the stages that look for a
+#: better formula (decomposition, reduction, residuals, rational fits) leave it alone.
+EXACT_NMSE = 1e-12
 #: How much more accurate a formula that is not finite on the widened box must be than a
 #: stable one to stay on the front.
 UNSTABLE_PENALTY = 100.0
