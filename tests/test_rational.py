@@ -5,8 +5,9 @@ import pytest
 import sympy
 from _stages import assert_found, run_stage
 
+from symnet.dynamics import differentiate
 from symnet.search import product_stage
-from symnet.search._rational import rational_stage, rational_terms
+from symnet.search._rational import rational_quotients, rational_stage, rational_terms
 
 
 def test_terms_evaluate_to_their_columns():
@@ -90,3 +91,25 @@ def test_nothing_is_fitted_once_the_best_candidate_is_exact():
     state, _ = run_stage(rational_stage, X, 2 * X[:, 0] - X[:, 1], ["a", "b"])
     assert min(c.val_nmse for c in state.candidates) < 1e-20
     assert "rational" not in state.memo
+
+
+def test_no_fit_has_a_pole_on_the_data():
+    """On an estimated derivative (``p' = v`` of a damped oscillator, irregular times) the
+    linearised fit offers quotients whose numerator and denominator both cross 0 on the
+    data, ``v`` written as 0/0: none is kept."""
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0.0, 6.0, 120))
+    t[0] = 0.0
+    w = np.sqrt(1 - 0.1**2)
+    e = np.exp(-0.1 * t)
+    p = e * (np.cos(w * t) + 0.1 / w * np.sin(w * t))
+    v = -e * (w + 0.01 / w) * np.sin(w * t)
+    X = np.column_stack([p, v])
+    syms = sympy.symbols("p v", real=True)
+    exprs, T = rational_terms(X, syms)
+    found = rational_quotients(T, exprs, differentiate(X, t)[:, 0], np.ones(len(t)))
+    assert found
+    for _, expr in found:
+        den = sympy.fraction(sympy.together(expr))[1]
+        D = sympy.lambdify(syms, den)(*X.T) * np.ones(len(t))
+        assert D.min() * D.max() > 0, expr

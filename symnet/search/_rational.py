@@ -50,6 +50,7 @@ from symnet.search._views import view_symbols
 
 __all__ = [
     "MAX_RATIONAL",
+    "MIN_DENOMINATOR",
     "MIXED_POWERS",
     "RATIONAL_POWERS",
     "rational_fits",
@@ -64,6 +65,11 @@ RATIONAL_POWERS = (1, 2, -1, -2, sympy.Rational(1, 2))
 MIXED_POWERS = (1, -1, 2)
 #: The most accurate linearised fits of a view refit and scored.
 MAX_RATIONAL = 4
+#: A fit is dropped where its denominator changes sign on the data or comes nearer to 0
+#: than this fraction of its largest magnitude there: a pole inside the data's box, or a
+#: zero of the numerator cancelling one (``(5*sin(v) - 5*v)/(cos(v) - 1 - v**2/3)`` for
+#: ``v``), is no law.
+MIN_DENOMINATOR = 1e-3
 
 
 def _power(u: np.ndarray, p) -> np.ndarray | None:
@@ -136,11 +142,21 @@ def _quotient(c, exprs, support, m) -> sympy.Expr:
     return sympy.Add(*num) / sympy.Add(*den)
 
 
+def _pole_free(A, c, support, m) -> bool:
+    """Whether the fit's denominator ``1 - sum_den c_k t_k`` keeps its sign on the rows of
+    ``A = [T, y*T]`` and stays above ``MIN_DENOMINATOR`` of its largest magnitude there."""
+    den = [k for k in range(len(support)) if support[k] >= m]
+    D = 1.0 - A[:, [support[k] - m for k in den]] @ c[den]
+    lo, hi = np.min(D), np.max(D)
+    return bool(lo * hi > 0 and min(abs(lo), abs(hi)) >= MIN_DENOMINATOR * max(abs(lo), abs(hi)))
+
+
 def rational_quotients(T, exprs, y, w, targets=True) -> list[tuple[float, sympy.Expr]]:
     """``[(nmse, formula)]``: the linearised rational fits (module doc) of ``y`` (and, with
     ``targets``, of its cosine or sine) over the terms ``T`` (columns, with ``exprs``)
-    that have at least one denominator term and leave at most ``MAX_VIEW_NMSE`` of the
-    fitted target's variance, formulas of ``y`` over the terms' symbols."""
+    that have at least one denominator term, no pole on the data (:data:`MIN_DENOMINATOR`)
+    and leave at most ``MAX_VIEW_NMSE`` of the fitted target's variance, formulas of ``y``
+    over the terms' symbols."""
     m = T.shape[1]
     out = []
     for yv, to_y in _targets(y) if targets else [(y, lambda g: g)]:
@@ -149,7 +165,8 @@ def rational_quotients(T, exprs, y, w, targets=True) -> list[tuple[float, sympy.
             if max(support) < m:
                 continue  # no denominator: the library's sums
             c, nmse = fit_support(A, support, yv, w)
-            if nmse <= MAX_VIEW_NMSE and np.all(np.isfinite(c)):
+            ok = nmse <= MAX_VIEW_NMSE and np.all(np.isfinite(c))
+            if ok and _pole_free(A, c, support, m):
                 out.append((nmse, to_y(_quotient(c, exprs, support, m))))
     return out
 
