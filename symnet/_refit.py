@@ -19,6 +19,7 @@ import scipy.optimize
 import sympy
 
 __all__ = [
+    "MAX_FREE_CONSTANTS",
     "curvature",
     "drop_terms",
     "evaluate",
@@ -33,6 +34,11 @@ __all__ = [
     "solve_constants",
     "weighted_rss",
 ]
+
+#: A refit of more free constants than this is not run: each
+#: finite-difference Jacobian costs one evaluation per constant, and a network's raw
+#: export with hundreds of them (far past any front's ``maxsize``) took a minute.
+MAX_FREE_CONSTANTS = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,11 +111,12 @@ def solve_constants(f, X, y, w, c0, free, iters: int = 50):
     ``iters`` caps MINPACK's residual evaluations (each finite-difference Jacobian costs
     ``len(free)`` more): refits start near the optimum, so a few dozen suffice.
 
-    Never returns a worse point than ``c0``.
+    Never returns a worse point than ``c0``; returns it as it is when there are no free
+    constants or more than ``MAX_FREE_CONSTANTS``.
     """
     c0 = np.asarray(c0, dtype=np.float64)
     rss0 = weighted_rss(f(X, c0), y, w)
-    if len(free) == 0:
+    if not 0 < len(free) <= MAX_FREE_CONSTANTS:
         return c0, rss0
     sw = np.sqrt(w)
     big = 1e6 * (np.abs(y).max() + 1.0)

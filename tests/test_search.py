@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 import symnet
-from symnet._refit import evaluate, parametrize
+from symnet._refit import MAX_FREE_CONSTANTS, evaluate, parametrize
 
 x0, x1, x2 = sympy.symbols("x0 x1 x2", real=True)
 
@@ -44,6 +44,16 @@ def test_refit_respects_sample_weight(data):
     w[:10] = 0.0
     expr, _ = symnet.refit(1.0 * x0, [x0, x1], data, y_bad, w)
     np.testing.assert_allclose(float(expr.atoms(sympy.Float).pop()), 3.0, rtol=1e-10)
+
+
+def test_refit_leaves_a_raw_export_with_too_many_constants_as_it_is(data):
+    """A sum of ``MAX_FREE_CONSTANTS + 1`` scaled sines is not refit (one Jacobian would
+    cost that many evaluations); half as many are."""
+    y = np.sin(data[:, 0])
+    for n, moves in ((MAX_FREE_CONSTANTS + 1, False), (MAX_FREE_CONSTANTS // 2, True)):
+        start = sympy.Add(*(sympy.Float(0.5 + k / 1000) * sympy.sin(x0 + k) for k in range(n)))
+        expr, _ = symnet.refit(start, [x0, x1], data, y)
+        assert (expr != start) == moves
 
 
 def test_candidate_losses_are_weighted_as_the_fit_is(data):
