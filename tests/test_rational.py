@@ -113,3 +113,15 @@ def test_no_fit_has_a_pole_on_the_data():
         den = sympy.fraction(sympy.together(expr))[1]
         D = sympy.lambdify(syms, den)(*X.T) * np.ones(len(t))
         assert D.min() * D.max() > 0, expr
+
+
+def test_sums_of_sines_of_differences_are_found():
+    """Coupled phases (a Kuramoto-type law, not in a benchmark suite): a plain sum of terms
+    the library does not have."""
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-3, 3, (300, 3))
+    y = np.sin(X[:, 1] - X[:, 0]) + 0.3 * np.sin(X[:, 2] - X[:, 1]) - 0.5 * np.cos(X[:, 0])
+    state, data = run_stage(rational_stage, X, y, ["a", "b", "c"])
+    a, b, c = data.symbols
+    truth = sympy.sin(b - a) + sympy.Rational(3, 10) * sympy.sin(c - b) - sympy.cos(a) / 2
+    assert_found(state, X, data.symbols, truth)

@@ -15,7 +15,9 @@ denominator's supports at once. The linearisation weights each row's residual by
 denominator, so the coefficients are refit on the raw data afterwards (Levenberg-Marquardt,
 as every candidate); on noise-free data the linear fit is already exact. Where the target
 lies in ``[0, pi]`` its cosine is fitted too and the formula is ``acos`` of the quotient
-(likewise ``sin``/``asin`` on ``[-pi/2, pi/2]``).
+(likewise ``sin``/``asin`` on ``[-pi/2, pi/2]``). A fit without denominator terms is a
+plain sum of terms, kept too: the library has no sines of differences (coupled phases,
+``sin(x - y) - sin(y)/2``).
 
 The terms (:func:`rational_terms`), for problems of at most ``MAX_UNARY_INPUTS`` inputs:
 each input's powers ``RATIONAL_POWERS``, products and quotients of two inputs, the sine
@@ -151,19 +153,20 @@ def _pole_free(A, c, support, m) -> bool:
     return bool(lo * hi > 0 and min(abs(lo), abs(hi)) >= MIN_DENOMINATOR * max(abs(lo), abs(hi)))
 
 
-def rational_quotients(T, exprs, y, w, targets=True) -> list[tuple[float, sympy.Expr]]:
+def rational_quotients(T, exprs, y, w, targets=True, sums=False) -> list[tuple[float, sympy.Expr]]:
     """``[(nmse, formula)]``: the linearised rational fits (module doc) of ``y`` (and, with
     ``targets``, of its cosine or sine) over the terms ``T`` (columns, with ``exprs``)
-    that have at least one denominator term, no pole on the data (:data:`MIN_DENOMINATOR`)
-    and leave at most ``MAX_VIEW_NMSE`` of the fitted target's variance, formulas of ``y``
-    over the terms' symbols."""
+    that have at least one denominator term (with ``sums``, plain sums of the terms too:
+    ``sin(x - y)`` and ``x*cos(y)`` are not among the library's), no pole on the data
+    (:data:`MIN_DENOMINATOR`) and leave at most ``MAX_VIEW_NMSE`` of the fitted target's
+    variance, formulas of ``y`` over the terms' symbols."""
     m = T.shape[1]
     out = []
     for yv, to_y in _targets(y) if targets else [(y, lambda g: g)]:
         A = np.column_stack([T, yv[:, None] * T])
         for support in SparseFitter(A, w).supports(yv, THRESHOLDS[::2], pairs=BEST_SUPPORTS):
-            if max(support) < m:
-                continue  # no denominator: the library's sums
+            if max(support) < m and not sums:
+                continue  # no denominator: a plain sum
             c, nmse = fit_support(A, support, yv, w)
             ok = nmse <= MAX_VIEW_NMSE and np.all(np.isfinite(c))
             if ok and _pole_free(A, c, support, m):
@@ -181,7 +184,7 @@ def rational_fits(state, data, budget, view, v: int) -> None:
     exprs, T = rational_terms(U, view_symbols(U.shape[1]))
     if T.shape[1] == 0:
         return
-    found = sorted(rational_quotients(T, exprs, view.y[tr], w), key=lambda f: f[0])
+    found = sorted(rational_quotients(T, exprs, view.y[tr], w, sums=True), key=lambda f: f[0])
     for i, (_, expr) in enumerate(found[:MAX_RATIONAL]):
         if not budget.refits_open(state.n_refit, state.reserve(budget)):
             return
