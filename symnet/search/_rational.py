@@ -144,11 +144,13 @@ def _quotient(c, exprs, support, m) -> sympy.Expr:
     return sympy.Add(*num) / sympy.Add(*den)
 
 
-def _pole_free(A, c, support, m) -> bool:
-    """Whether the fit's denominator ``1 - sum_den c_k t_k`` keeps its sign on the rows of
-    ``A = [T, y*T]`` and stays above ``MIN_DENOMINATOR`` of its largest magnitude there."""
-    den = [k for k in range(len(support)) if support[k] >= m]
-    D = 1.0 - A[:, [support[k] - m for k in den]] @ c[den]
+def _pole_free(T, c, support) -> bool:
+    """Whether the denominator ``1 - sum_den c_k t_k`` of a fit over the columns
+    ``[T, y*T]`` keeps its sign on the rows of the terms ``T`` and stays above
+    ``MIN_DENOMINATOR`` of its largest magnitude there."""
+    m = T.shape[1]
+    den = [k for k, s in enumerate(support) if s >= m]
+    D = 1.0 - T[:, [support[k] - m for k in den]] @ c[den]
     lo, hi = np.min(D), np.max(D)
     return bool(lo * hi > 0 and min(abs(lo), abs(hi)) >= MIN_DENOMINATOR * max(abs(lo), abs(hi)))
 
@@ -169,7 +171,7 @@ def rational_quotients(T, exprs, y, w, targets=True, sums=False) -> list[tuple[f
                 continue  # no denominator: a plain sum
             c, nmse = fit_support(A, support, yv, w)
             ok = nmse <= MAX_VIEW_NMSE and np.all(np.isfinite(c))
-            if ok and _pole_free(A, c, support, m):
+            if ok and _pole_free(T, c, support):
                 out.append((nmse, to_y(_quotient(c, exprs, support, m))))
     return out
 
