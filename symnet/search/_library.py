@@ -10,7 +10,9 @@ distance) is a short sum of them (pysindy's recipe):
 
 with terms ``t_k``: every input ``u_i**p`` (``p`` in ``POWERS``, fractional and negative
 powers only where they are defined on the data), and the products ``u_i**a * u_j**b`` of
-two inputs (``(a, b)`` in ``PAIR_POWERS``, simplest first, as many as the rows allow).
+two inputs (``(a, b)`` in ``PAIR_POWERS``, simplest first, as many as the rows allow);
+over one to three inputs also ``sin``, ``cos``, ``exp`` and ``log`` terms of each, and over
+two the products of those of different inputs (``sin(x)*sin(y)**2``).
 Sparse solutions come from two paths, each giving one candidate per support:
 
 * the greedy L0 path of orthogonal matching pursuit (scikit-learn's ``orthogonal_mp``,
@@ -62,6 +64,10 @@ TARGET_POWERS = (-1, 2, -2, sympy.Rational(1, 2), sympy.Rational(-1, 2))
 MAX_VIEW_NMSE = 1e-2
 #: Libraries over at most this many inputs also take ``UNARY`` terms of each input.
 MAX_UNARY_INPUTS = 3
+#: Libraries over at most this many inputs also take the products of two inputs' ``UNARY``
+#: terms, and of one input with the other's (``sin(x)*sin(y)**2``, ``x*cos(y)``: a
+#: right-hand side of a two-state system).
+MAX_CROSS_INPUTS = 2
 #: Largest ``|u|`` for which ``exp(u)`` and ``exp(-u)`` are terms.
 MAX_EXP_ARGUMENT = 20.0
 #: Powers ``(a, b)`` of the products ``u_i**a * u_j**b`` of two inputs, in the order the
@@ -123,8 +129,9 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
     first (with at most ``MAX_UNARY_INPUTS`` inputs, also ``sin``, ``cos``, ``exp(+-u)``,
     ``log`` and ``u*log(u)`` of each: a sub-problem of one or two inputs is often a
     function of an angle, an ODE's right-hand side a logistic or a Gompertz term), then
-    pairs, at most ``max_columns``; columns that are not finite or constant are left
-    out."""
+    pairs, then (at most ``MAX_CROSS_INPUTS`` inputs) products of the two inputs' unary
+    terms and of an input with the other's, at most ``max_columns``; columns that are
+    not finite or constant are left out."""
     d = U.shape[1]
     exprs, cols = [], []
 
@@ -146,6 +153,15 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
             for i, j in itertools.combinations(range(d), 2):
                 if power_defined(U[:, i], a) and power_defined(U[:, j], b):
                     add(symbols[i] ** a * symbols[j] ** b, U[:, i] ** a * U[:, j] ** b)
+        if d <= MAX_CROSS_INPUTS:
+            for i, j in itertools.combinations(range(d), 2):
+                ui, uj = _unary(U[:, i], symbols[i]), _unary(U[:, j], symbols[j])
+                for (ei, ci), (ej, cj) in itertools.product(ui, uj):
+                    add(ei * ej, ci * cj)
+                for (ei, ci), (ej, cj) in [((symbols[i], U[:, i]), t) for t in uj] + [
+                    (t, (symbols[j], U[:, j])) for t in ui
+                ]:
+                    add(ei * ej, ci * cj)
     return exprs, (np.column_stack(cols) if cols else np.zeros((len(U), 0)))
 
 
