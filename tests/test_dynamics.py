@@ -255,6 +255,26 @@ def test_refinement_starts_windows_from_whichever_states_fit_better() -> None:
     assert alone["start"] == 0 and alone["after"] > 1e3 * info["after"]
 
 
+def test_refinement_keeps_to_the_time_left() -> None:
+    """With no time left nothing is refit or rounded (the one timed evaluation aside): the
+    system comes back as found; with time to spare, the same result as without a limit."""
+    import time
+
+    from symnet.dynamics._refine import refine_system
+    from symnet.systems import ODEBENCH_TIMES, odebench_systems
+
+    entry = odebench_systems()["ode24"]  # x_0' = x_1, x_1' = -2.1 x_0
+    x, t = entry.trajectory(0), ODEBENCH_TIMES
+    x0, x1 = entry.system.symbols()
+    found = [1.0002 * x1, -2.0955 * x0]
+    start = time.monotonic()
+    out, info = refine_system(found, [x0, x1], [], [x], [t], None, [[x]], time_left=0.0)
+    assert out == found and not info["kept"] and not info["simplified"]
+    assert time.monotonic() - start < 60
+    out, info = refine_system(found, [x0, x1], [], [x], [t], None, [[x]], time_left=600.0)
+    assert out == [x1, -sympy.Rational(21, 10) * x0] and info["kept"]
+
+
 def _damped(noise: float, seed: int):
     """x' = y, y' = -2x - 0.3y from (1, 0), 201 samples on [0, 10], noise relative to
     each state's spread."""

@@ -22,7 +22,7 @@ estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula p
    against the trajectories by integrating it (multiple shooting) and re-rounded
    (:func:`symnet.dynamics._refine.refine_system`), kept only where the trajectories are
    fitted better; ``REFINE_SHARE`` of ``max_time`` is kept for this (skipped when less
-   than ``REFINE_MIN_SECONDS`` is left).
+   than ``REFINE_MIN_SECONDS`` is left; otherwise held to the time left).
 
 The fitted system is plain data (sympy formulas, DataFrames): it pickles, and
 ``fit(..., run_dir=)`` saves it as :class:`symnet.SymbolicRegressor` does.
@@ -237,7 +237,14 @@ class SymbolicODE(BaseEstimator):
             pairs = zip(data.x, data.t, strict=True)
             smoothed = [smooth(a, ts, self.differentiation) for a, ts in pairs]
             system, self.refinement_ = refine_system(
-                system, states, controls, data.x, data.t, data.u, [smoothed, list(data.x)]
+                system,
+                states,
+                controls,
+                data.x,
+                data.t,
+                data.u,
+                [smoothed, list(data.x)],
+                time_left=left,
             )
         self.system_ = system
         self.__dict__.pop("_field", None)  # a previous fit's compiled system

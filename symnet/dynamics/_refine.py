@@ -22,9 +22,17 @@ the simplest value of :func:`symnet._rounding.simpler_values` (0 first: a spurio
 term goes; pinned fractions such as ``21/10``) that keeps the windowed error within
 ``ROUNDING_SLACK`` times and ``ROUNDING_FLOOR`` above the better system's, the others
 held (each trial is one evaluation of the compiled windowed solve).
+
+With ``time_left``, the refinement keeps to it: one evaluation of the windowed solve is
+timed after its compile, Levenberg–Marquardt gets only the steps that fit in the time
+left (a step costs about one evaluation per constant plus one; its compile is taken as
+``COMPILE_FACTOR`` times the solve's), and is skipped below ``MIN_STEPS``; further starts
+and rounding trials stop at the deadline.
 """
 
 from __future__ import annotations
+
+import time
 
 import jax
 import jax.numpy as jnp
@@ -48,6 +56,10 @@ MAX_STEPS = 60
 #: spreads: 1e-10 is 1e-5 in RMS, the solver's own accuracy on noise-free data).
 ROUNDING_SLACK = 1.05
 ROUNDING_FLOOR = 1e-10
+#: Under a time limit, Levenberg–Marquardt is skipped if fewer steps than this fit in it.
+MIN_STEPS = 5
+#: The least-squares program's compile, in multiples of the windowed solve's own compile.
+COMPILE_FACTOR = 3.0
 
 
 def shooting_windows(xs, ts, us, starts):
@@ -95,7 +107,19 @@ def _error(resid, theta, X0) -> float:
     return float(np.mean(r**2))
 
 
-def refine_system(exprs, states, controls, xs, ts, us, starts):
+def _affordable_steps(resid, theta, X0, compile_s: float, deadline: float | None) -> int:
+    """Levenberg–Marquardt steps that fit before ``deadline`` (module doc)."""
+    if deadline is None:
+        return MAX_STEPS
+    t = time.monotonic()
+    _error(resid, theta, X0)
+    per_step = (time.monotonic() - t) * (len(theta) + 1)
+    left = deadline - time.monotonic() - COMPILE_FACTOR * compile_s
+    steps = int(left / max(per_step, 1e-9))
+    return min(MAX_STEPS, steps) if steps >= MIN_STEPS else 0
+
+
+def refine_system(exprs, states, controls, xs, ts, us, starts, time_left=None):
     """The system ``exprs`` (right-hand sides over ``states`` and ``controls``) with its
     constants refit against the trajectories ``xs`` (times ``ts``, controls ``us``) and
     rounded (module doc): ``(exprs, info)``, ``info`` the windowed errors ``before`` and
@@ -106,7 +130,10 @@ def refine_system(exprs, states, controls, xs, ts, us, starts):
     trajectory (the smoothed states, the samples): each is refit from, and the one
     with the lowest windowed error (before or after the refit) is kept, its index as
     ``info["start"]`` (on noise-free data the samples themselves are exact starts, where
-    a smoother's small bias would pass into the constants)."""
+    a smoother's small bias would pass into the constants).
+
+    ``time_left``: seconds the refinement may take (None: no limit; module doc)."""
+    deadline = None if time_left is None else time.monotonic() + time_left
     lifted, consts, values, F = lifted_field(exprs, states, controls)
     T, X, U, X0 = shooting_windows(xs, ts, us, starts[0])
     info = {"before": None, "after": None, "kept": False, "simplified": False}
@@ -118,18 +145,24 @@ def refine_system(exprs, states, controls, xs, ts, us, starts):
         resid = jax.jit(_residuals(F, T, X, U, scale))
         before, after, theta, info["start"] = np.inf, np.inf, values, 0
         for k, option in enumerate(starts):  # the start whose refit fits best
+            if k and deadline is not None and time.monotonic() > deadline:
+                break
             X0_k = jnp.asarray(shooting_windows(xs, ts, us, option)[3])
+            t = time.monotonic()
             before_k = _error(resid, values, X0_k)
-            sol = optx.least_squares(
-                resid,
-                optx.LevenbergMarquardt(rtol=1e-8, atol=1e-10),
-                jnp.asarray(values),
-                args=X0_k,
-                max_steps=MAX_STEPS,
-                throw=False,
-            )
-            theta_k = np.asarray(sol.value, dtype=np.float64)
-            ok = np.all(np.isfinite(theta_k))
+            steps = _affordable_steps(resid, values, X0_k, time.monotonic() - t, deadline)
+            theta_k = values
+            if steps:
+                sol = optx.least_squares(
+                    resid,
+                    optx.LevenbergMarquardt(rtol=1e-8, atol=1e-10),
+                    jnp.asarray(values),
+                    args=X0_k,
+                    max_steps=steps,
+                    throw=False,
+                )
+                theta_k = np.asarray(sol.value, dtype=np.float64)
+            ok = steps > 0 and bool(np.all(np.isfinite(theta_k)))
             after_k = _error(resid, theta_k, X0_k) if ok else np.inf
             if min(after_k, before_k) < min(after, before):
                 before, after, theta, X0, info["start"] = before_k, after_k, theta_k, X0_k, k
@@ -138,14 +171,14 @@ def refine_system(exprs, states, controls, xs, ts, us, starts):
         if after < before:
             best, error = theta, after
         bound = ROUNDING_SLACK * error + ROUNDING_FLOOR
-        reps = _round(lambda th: _error(resid, th, X0), best, bound)
+        reps = _round(lambda th: _error(resid, th, X0), best, bound, deadline)
         info["simplified"] = any(not isinstance(r, sympy.Float) for r in reps.values())
         rounded = np.array([float(reps[k]) for k in range(len(consts))])
         info["after"] = _error(resid, rounded, X0)
         return [e.xreplace({c: reps[k] for k, c in enumerate(consts)}) for e in lifted], info
 
 
-def _round(error, theta, bound: float) -> dict:
+def _round(error, theta, bound: float, deadline: float | None = None) -> dict:
     """``{constant index: value}``: each constant (smallest first, so that spurious small
     terms go first) replaced by the simplest of :func:`symnet._rounding.simpler_values` (0
     first) that keeps the windowed error within ``bound``, the others held."""
@@ -153,6 +186,8 @@ def _round(error, theta, bound: float) -> dict:
     reps = {k: sympy.Float(float(v)) for k, v in enumerate(theta)}
     for k in sorted(range(len(theta)), key=lambda k: abs(theta[k])):
         v = theta[k]
+        if deadline is not None and time.monotonic() > deadline:
+            break
         for cand, simple in simpler_values(v):
             if not simple and abs(float(cand) - v) > FRACTION_RTOL * max(1.0, abs(v)):
                 continue
