@@ -20,7 +20,7 @@ from symnet.search._scale import Scaling
 from symnet.search._select import Candidate
 from symnet.units import Basis, Units, buckingham
 
-__all__ = ["Data", "PROBE_POINTS", "WIDEN", "widened_box"]
+__all__ = ["Data", "PROBE_POINTS", "WIDEN", "widened_box", "within_groups"]
 
 #: Points drawn uniformly from the data's box on which a formula must be finite.
 PROBE_POINTS = 2000
@@ -28,6 +28,9 @@ PROBE_POINTS = 2000
 #: for positive inputs, downwards for negative ones, half each way for inputs of both
 #: signs), as the benchmarks' extrapolation box.
 WIDEN = 0.5
+#: With units, wide points are drawn this many times over and those whose groups leave
+#: the groups' widened box dropped (:func:`within_groups`).
+GROUP_DRAWS = 8
 
 
 def widened_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,6 +39,46 @@ def widened_box(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     up = np.where(lo >= 0, w, np.where(hi <= 0, 0.0, w / 2))
     down = np.where(hi <= 0, w, np.where(lo >= 0, 0.0, w / 2))
     return lo - down, hi + up
+
+
+def _group_values(X: np.ndarray, groups) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        cols = [np.prod([X[:, i] ** float(a) for i, a in g.items()], axis=0) for g in groups]
+    return np.column_stack([np.broadcast_to(c, (len(X),)) for c in cols])
+
+
+def within_groups(X: np.ndarray, points: np.ndarray, groups) -> np.ndarray:
+    """The rows of ``points`` whose dimensionless ``groups`` (exponent maps, as in
+    :class:`symnet.units.Basis`) lie in the box the groups span on ``X``, widened as
+    :func:`widened_box` widens the inputs' box. A law of dimensionless groups is defined
+    by their ranges: ``1/sqrt(1 - v**2/c**2)`` on ``v/c <= 2/3`` is finite on ``v/c``'s
+    widened range but not on the inputs' widened box (``v`` up, ``c`` not down, past
+    ``v = c``). All of ``points`` when the groups are not finite on ``X``."""
+    G = _group_values(X, groups)
+    if not np.all(np.isfinite(G)):
+        return points
+    lo, hi = widened_box(G.min(axis=0), G.max(axis=0))
+    Gp = _group_values(points, groups)
+    with np.errstate(invalid="ignore"):
+        keep = np.all(np.isfinite(Gp) & (Gp >= lo) & (Gp <= hi), axis=1)
+    return points[keep]
+
+
+def _wide_points(X, lo, hi, rng, basis) -> np.ndarray:
+    """``PROBE_POINTS`` points of the widened box; with units (groups in ``basis``), of
+    the part where the groups stay in their widened box (:func:`within_groups`), drawn
+    ``GROUP_DRAWS`` times over from a stream of their own (resampled to
+    ``PROBE_POINTS``; the unfiltered points when too few are left)."""
+    wide = rng.uniform(*widened_box(lo, hi), (PROBE_POINTS, X.shape[1]))
+    if basis is None or not basis.groups:
+        return wide
+    extra = np.random.default_rng(rng.integers(2**63)).uniform(
+        *widened_box(lo, hi), (GROUP_DRAWS * PROBE_POINTS, X.shape[1])
+    )
+    kept = within_groups(X, extra, basis.groups)
+    if len(kept) < PROBE_POINTS // 10:
+        return wide
+    return kept[np.arange(PROBE_POINTS) % len(kept)]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -58,7 +101,9 @@ class Data:
         on the whole box, not only at the samples (a root or log of a fitted expression
         can cross its domain between them).
       wide: points drawn uniformly from the box widened by half (:func:`widened_box`): a
-        formula not finite there is not ``stable`` (selection avoids it).
+        formula not finite there is not ``stable`` (selection avoids it). With units,
+        only points where the dimensionless groups stay in their own widened box
+        (:func:`within_groups`).
       domain: where the data do not fill their box (inputs sampled under a constraint,
         :func:`symnet.search._domain.fills_box`), points between neighbouring samples
         (:func:`~symnet.search._domain.domain_probe`): a formula finite there is kept
@@ -144,7 +189,7 @@ class Data:
         rng = np.random.default_rng(seed)
         lo, hi = X.min(axis=0), X.max(axis=0)
         probe = rng.uniform(lo, hi, (PROBE_POINTS, d))
-        wide = rng.uniform(*widened_box(lo, hi), (PROBE_POINTS, d))
+        wide = _wide_points(X, lo, hi, rng, basis)
         domain = None if fills_box(X) else domain_probe(X, rng, PROBE_POINTS)
         return cls(
             X=X,
