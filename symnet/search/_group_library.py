@@ -215,7 +215,7 @@ def group_fits(state, data, budget, view, n_groups: int, member: int, until: flo
         if not budget.refits_open(state.n_refit, state.reserve(budget)):
             break
         expr = view.back(shift * to_y(linear_formula(c, exprs, support)))
-        add_formula(state, data, budget, expr, member - i)
+        add_formula(state, data, budget, expr, member - i, rounded=True)
     return state
 
 

@@ -40,6 +40,7 @@ import sympy
 from threadpoolctl import threadpool_limits
 
 from symnet._refit import refit
+from symnet._rounding import round_constants
 from symnet.search._sparse import (
     SparseFitter,
     fit_support,
@@ -193,17 +194,26 @@ def linear_formula(c, exprs, support) -> sympy.Expr:
     return sympy.Add(*terms, sympy.Float(c[-1]))
 
 
-def add_formula(state, data, budget, expr: sympy.Expr, member: int) -> None:
+def add_formula(state, data, budget, expr: sympy.Expr, member: int, rounded=False) -> None:
     """A sparse fit's formula (in the user's variables) refit on the raw training data,
     scored as member ``member`` and added to ``state``'s candidates; one not finite
-    everywhere (``nan``, ``zoo``) is dropped."""
+    everywhere (``nan``, ``zoo``) is dropped. ``rounded``: its constants rounded to the
+    simpler values the data cannot tell apart (:func:`symnet._rounding.round_constants`)
+    are added too, when that changes it: on noisy data the refit form of a law
+    (``0.9999*gamma(u) + 0.0001``) is dominated by the overfitting surrogates and never
+    reaches the polish stage, which rounds only the front."""
     if expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         return
     expr, _ = refit(expr, data.symbols, *data.train)
     state.n_refit += 1
     cand = data.score(expr, member, budget.elapsed())
-    if cand is not None:
-        state.candidates.append(cand)
+    if cand is None:
+        return
+    state.candidates.append(cand)
+    if rounded:
+        simple = round_constants(expr, data.symbols, *data.train, deadline=budget.deadline)
+        if simple != expr and (cand := data.score(simple, member, budget.elapsed())):
+            state.candidates.append(cand)
 
 
 def library_stage(state, data, config, budget):
