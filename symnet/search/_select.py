@@ -33,6 +33,9 @@ EXACT_NMSE = 1e-12
 #: How much more accurate a formula that is not finite on the widened box must be than a
 #: stable one to stay on the front.
 UNSTABLE_PENALTY = 100.0
+#: What a fitted constant adds to a formula's complexity when the ``"best"`` rule weighs
+#: two formulas of the window (:func:`select`).
+FLOAT_COST = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +108,12 @@ def select(front: Sequence[Candidate], rule: str = "best", tolerance: float | No
     the next simpler entry. ``"best"``: highest score among entries with
     ``loss <= max(1.5 * min(loss), tolerance)``; ``tolerance`` (a normalised loss, e.g. a
     distilled network's own error on held-out data, below which formulas cannot be told
-    apart by the data) widens PySR's window; None keeps it.
+    apart by the data) widens PySR's window; None keeps it. Then, as a fitted constant
+    says more than a node: of the entries in the window at most as lossy as that one,
+    the one of least complexity plus ``FLOAT_COST`` per fitted (float) constant, if that
+    is less than the chosen one's (on noisy data, the law ``c*m/sqrt(c**2 - v**2)``,
+    14 nodes, over the surrogate ``m*(0.026*exp(4*v/c) + 0.96)``, 13 nodes and two fitted
+    constants, whose score is the larger).
     """
     if not front:
         raise ValueError("`front` is empty: no candidate formula to select.")
@@ -121,5 +129,9 @@ def select(front: Sequence[Candidate], rule: str = "best", tolerance: float | No
         return int(np.argmax(scores))
     if rule == "best":
         ok = losses <= max(1.5 * losses.min(), tolerance or 0.0)
-        return int(np.argmax(np.where(ok, scores, -np.inf)))
+        i = int(np.argmax(np.where(ok, scores, -np.inf)))
+        cost = [c.complexity + FLOAT_COST * len(c.expr.atoms(sympy.Float)) for c in front]
+        window = [j for j in range(len(front)) if ok[j] and losses[j] <= losses[i]]
+        j = min(window, key=lambda j: (cost[j], losses[j]))
+        return j if cost[j] < cost[i] else i
     raise ValueError(f"`model_selection` must be 'accuracy', 'best' or 'score', got {rule!r}.")
