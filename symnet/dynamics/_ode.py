@@ -236,16 +236,8 @@ class SymbolicODE(BaseEstimator):
         if self.refine and (left is None or left >= REFINE_MIN_SECONDS):
             pairs = zip(data.x, data.t, strict=True)
             smoothed = [smooth(a, ts, self.differentiation) for a, ts in pairs]
-            system, self.refinement_ = refine_system(
-                system,
-                states,
-                controls,
-                data.x,
-                data.t,
-                data.u,
-                [smoothed, list(data.x)],
-                time_left=left,
-            )
+            args = (states, controls, data.x, data.t, data.u, [smoothed, list(data.x)])
+            system, self.refinement_ = refine_system(system, *args, time_left=left)
         self.system_ = system
         self.__dict__.pop("_field", None)  # a previous fit's compiled system
         if run_dir is not None:
