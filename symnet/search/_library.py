@@ -157,11 +157,11 @@ def library(U: np.ndarray, symbols: Sequence[sympy.Symbol], max_columns: int):
         if d <= MAX_CROSS_INPUTS:
             for i, j in itertools.combinations(range(d), 2):
                 ui, uj = _unary(U[:, i], symbols[i]), _unary(U[:, j], symbols[j])
-                for (ei, ci), (ej, cj) in itertools.product(ui, uj):
-                    add(ei * ej, ci * cj)
-                for (ei, ci), (ej, cj) in [((symbols[i], U[:, i]), t) for t in uj] + [
-                    (t, (symbols[j], U[:, j])) for t in ui
-                ]:
+                xi, xj = [(symbols[i], U[:, i])], [(symbols[j], U[:, j])]
+                products = itertools.chain(
+                    itertools.product(ui, uj), itertools.product(xi, uj), itertools.product(ui, xj)
+                )
+                for (ei, ci), (ej, cj) in products:
                     add(ei * ej, ci * cj)
     return exprs, (np.column_stack(cols) if cols else np.zeros((len(U), 0)))
 
