@@ -19,7 +19,7 @@ from symnet._primitives import PRIMITIVES
 __all__ = ["OPERATOR_PRESETS", "operator_weights", "resolve_operators", "split_operators"]
 
 #: Presets whose hidden units the operators choose.
-OPERATOR_PRESETS = ("default", "deep", "rational")
+OPERATOR_PRESETS = ("default", "deep", "rational", "kan")
 
 _BINARY_ALIASES = {"*": "mul", "mult": "mul", "mul": "mul", "/": "div", "div": "div"}
 _IMPLICIT = {"+", "-", "add", "sub", "plus", "minus"}

@@ -10,7 +10,8 @@ schedule, or any chunk of it (for time budgets and checkpoints).
 
 Per step and member ``m`` with sparsity strength ``lam_m``, in phase ``k``::
 
-    loss = mse(net(x), y; w) + s_k * lam_m * sum_W c_W * pen(W) + d_k * hinge(net, x)
+    loss = mse(net(x), y; w) + s_k * lam_m * (sum_W c_W * pen(W) + structure(net))
+           + d_k * hinge(net, x)
     params <- params - lr_k * adam(clip(grad loss))          (skipped if non-finite)
 
 and at step ``freeze_at`` every weight with ``|w| <= threshold`` is masked for good.
@@ -258,6 +259,7 @@ class PopulationTrainer:
         pred, hinge = model(x)
         mse = weighted_mse(pred, y, w)
         pen = sparsity_penalty(model.weight_costs(), self.config.penalty, self.config.l05_a)
+        pen = pen + model.structure_penalty()
         return mse + sparsity * lam * pen + domain * hinge, mse
 
     def _member_step(self, params, masks, opt_state, key, lam, x, y, w, phase):

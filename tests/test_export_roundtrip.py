@@ -32,6 +32,9 @@ from symnet._primitives import DIV_THRESHOLD, EXP_CAP, LOG_EPS, POLY_CAP
 from symnet.layers import PRESETS, Mask, SymbolicLayer, SymbolicNetwork, default_network
 from symnet.pruning import count_active
 
+# The helpers below read SymbolicLayer's weights; KAN layers have their own round trip
+# (tests/test_kan.py).
+EQL_PRESETS = sorted(set(PRESETS) - {"kan"})
 N_SAMPLES = 64
 MIN_SAMPLES = 5
 RTOL = 1e-5
@@ -309,7 +312,7 @@ def _inputs(rng, n_inputs):
 networks = st.fixed_dictionaries(
     {
         "seed": st.integers(0, 2**32 - 1),
-        "preset": st.sampled_from(sorted(PRESETS)),
+        "preset": st.sampled_from(EQL_PRESETS),
         "n_inputs": st.integers(1, 3),
         "n_outputs": st.integers(1, 2),
         "density": st.floats(0.0, 1.0),
@@ -363,7 +366,7 @@ def test_export_after_drop_dead_units_is_the_same_function(case):
 
 @pytest.mark.parametrize("n_outputs", [1, 2])
 @pytest.mark.parametrize("density", [1.0, 0.5])
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", EQL_PRESETS)
 def test_export_reproduces_every_preset(preset, density, n_outputs):
     n_inputs = 2
     rng = np.random.default_rng(7)
@@ -400,7 +403,7 @@ def _zero_masks(net, *, keep_bias):
 
 
 @pytest.mark.parametrize("keep_bias", [False, True])
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", EQL_PRESETS)
 def test_fully_masked_network_exports_its_constant_output(preset, keep_bias):
     rng = np.random.default_rng(3)
     net = _randomise(_make(preset, 2, 2), rng, 1.0)
@@ -486,7 +489,7 @@ def test_div_with_pruned_denominator_exports_zero(den_bias):
 # -- names -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", EQL_PRESETS)
 def test_variable_names_are_respected(preset):
     symbols = list(sympy.symbols("N E x_1"))
     rng = np.random.default_rng(5)

@@ -16,6 +16,7 @@ import abc
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy
 from flax import nnx
@@ -72,6 +73,12 @@ class AbstractSymbolicLayer(nnx.Module, abc.ABC):
 
         Must accept traced boolean arrays (it runs inside ``vmap`` at initialisation).
         """
+
+    def structure_penalty(self) -> jax.Array:
+        """A scalar penalty on the layer's structure, charged like the sparsity penalty
+        (``s_k * lam_m * structure``). Defaults to 0; a KAN layer uses it to push each edge
+        towards a single primitive."""
+        return jnp.zeros(())
 
     def unit_groups(self) -> np.ndarray:
         """Group id of every unit (units of one group are switched on and off together).

@@ -69,6 +69,10 @@ class SymbolicNetwork(nnx.Module):
     def weight_costs(self):
         return [pair for layer in self.layers for pair in layer.weight_costs()]
 
+    def structure_penalty(self) -> jax.Array:
+        """The layers' structure penalties, summed."""
+        return sum((layer.structure_penalty() for layer in self.layers), jnp.zeros(()))
+
     def to_sympy(self, symbols: Sequence[sympy.Symbol]) -> list[sympy.Expr]:
         """Exports the network as one sympy expression per output over ``symbols``."""
         if len(symbols) != self.in_features:

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from flax import nnx
 
+from symnet._primitives import get_primitive
+from symnet.layers._kan import KAN_UNITS, SymbolicKANLayer
 from symnet.layers._network import SymbolicNetwork
 from symnet.layers._symbolic import SymbolicLayer, UnitSpec
 
@@ -19,6 +21,7 @@ __all__ = [
     "default_network",
     "deep_network",
     "rational",
+    "kan",
     "PRESETS",
     "stack",
 ]
@@ -158,6 +161,45 @@ def deep_network(
     )
 
 
+def kan(
+    n_inputs: int,
+    *,
+    n_outputs: int = 1,
+    width: int = 2,
+    units: Sequence[str] | None = None,
+    rngs: nnx.Rngs,
+) -> SymbolicNetwork:
+    """A two-layer symbolic KAN (:class:`~symnet.layers.SymbolicKANLayer`):
+    ``n_inputs -> [2 * width sums, width products] -> n_outputs`` with every edge a sparse
+    mixture of the unary primitives ``KAN_UNITS`` (or the unary ones named in ``units``; a
+    ``mul`` there keeps the product nodes, its absence drops them; ``div`` has no KAN
+    counterpart and is left to the EQL presets).
+
+    ``y = sum_j phi_j(h_j) + d`` with ``h_j = sum_i phi_ij(x_i) + d_j`` or a product of two
+    such sums: ``f(x) + g(y)``, ``f(x) * g(y)`` and ``F(f(x) + g(y))`` are one network.
+
+    Example:
+      >>> net = kan(2, rngs=nnx.Rngs(0))
+      >>> [layer.out_features for layer in net.layers]
+      [6, 1]
+    """
+    if units is None:
+        prims, n_mult = KAN_UNITS, width
+    else:
+        records = [get_primitive(u) for u in units]
+        prims = tuple(p.name for p in records if p.arity == 1)
+        n_mult = width if "mul" in {p.name for p in records} else 0
+        if not prims:
+            raise ValueError(
+                f"`units` of the kan preset must include a unary primitive, got {list(units)}."
+            )
+    hidden = SymbolicKANLayer(
+        n_inputs, n_sum=2 * width, n_mult=n_mult, primitives=prims, rngs=rngs
+    )
+    readout = SymbolicKANLayer(hidden.out_features, n_sum=n_outputs, primitives=prims, rngs=rngs)
+    return SymbolicNetwork([hidden, readout])
+
+
 PRESETS = {
     "eql": eql,
     "eql_div": eql_div,
@@ -165,4 +207,5 @@ PRESETS = {
     "default": default_network,
     "deep": deep_network,
     "rational": rational,
+    "kan": kan,
 }

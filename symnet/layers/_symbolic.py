@@ -11,7 +11,6 @@ loop runs over groups, never over units.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax
@@ -22,43 +21,12 @@ from flax import nnx
 
 from symnet._primitives import Primitive, get_primitive
 from symnet.layers._base import AbstractSymbolicLayer, Mask
+from symnet.layers._fold import apply_primitive, sympy_float
 
 __all__ = ["SymbolicLayer", "UnitSpec"]
 
 #: A group of units: (primitive or its name, number of units).
 UnitSpec = tuple[str | Primitive, int]
-
-
-def _float(v) -> sympy.Float:
-    return sympy.Float(float(v))
-
-
-@functools.cache
-def _folder(prim: Primitive):
-    """``prim.jax_fn`` compiled once per primitive for scalar constant folding."""
-    return jax.jit(prim.jax_fn)
-
-
-def _apply(prim: Primitive, args: list[sympy.Expr]) -> sympy.Expr:
-    """``prim`` on symbolic ``args``, reproducing the *protected* JAX function.
-
-    Constant arguments are folded with ``jax_fn``, so a unit whose inputs were pruned
-    exports the value the network computes (``log`` of a pre-activation stuck below its
-    domain gives ``log(eps)``, not ``zoo``). A binary unit whose second argument is a
-    constant outside the domain exports 0 when ``jax_fn`` is 0 there whatever the first
-    argument (protected division), else the formula at the clamped constant.
-    """
-    if all(a.is_number for a in args):
-        return _float(_folder(prim)(*(np.float32(float(a)) for a in args)))
-    if prim.arity == 2 and args[1].is_number:
-        b = float(args[1])
-        low, high = prim.domain
-        if not low < b < high:
-            probe = jnp.asarray([-2.0, -0.5, 0.5, 3.0], jnp.float32)
-            if not np.any(np.asarray(prim.jax_fn(probe, jnp.full_like(probe, b)))):
-                return sympy.Integer(0)
-            return prim.sympy_fn(args[0], _float(min(max(b, low), high)))
-    return prim.sympy_fn(*args)
 
 
 class SymbolicLayer(AbstractSymbolicLayer):
@@ -177,18 +145,18 @@ class SymbolicLayer(AbstractSymbolicLayer):
         w, b = (np.asarray(a, np.float64) if a is not None else None for a in self._weights())
         pre = []
         for j in range(self.n_pre):
-            terms = [_float(w[i, j]) * inputs[i] for i in range(self.in_features) if w[i, j]]
+            terms = [sympy_float(w[i, j]) * inputs[i] for i in range(self.in_features) if w[i, j]]
             if b is not None and b[j]:
-                terms.append(_float(b[j]))
+                terms.append(sympy_float(b[j]))
             pre.append(sympy.Add(*terms))
         gain = np.asarray(self.gain[...], np.float64) if self.unit_gain else None
         outs, col, unit = [], 0, 0
         for prim, count in self.groups:
             for k in range(count):
                 args = [pre[col + k + a * count] for a in range(prim.arity)]
-                expr = _apply(prim, args)
+                expr = apply_primitive(prim, args)
                 if gain is not None:
-                    expr = _float(gain[unit + k]) * expr
+                    expr = sympy_float(gain[unit + k]) * expr
                 outs.append(expr)
             col += count * prim.arity
             unit += count
