@@ -26,6 +26,7 @@ import sympy
 from flax import nnx
 
 from symnet._refit import parametrize
+from symnet.layers import SplineKANLayer, snap_network
 
 __all__ = [
     "jax_formula",
@@ -39,20 +40,29 @@ __all__ = [
 _JAX_INT_LIMIT = 2**24
 
 
-def export_member(graphdef, params, masks, i: int, symbols) -> sympy.Expr:
+def export_member(graphdef, params, masks, i: int, symbols, x=None) -> sympy.Expr:
     """Member ``i`` of a population (leading axis of ``params``/``masks``) as a sympy
-    expression of its first output over ``symbols``, dead units removed."""
+    expression of its first output over ``symbols``, dead units removed. Spline KAN layers
+    are snapped to primitives on their activations at the inputs ``x`` first
+    (:func:`symnet.layers.snap_network`; ``x`` is required then)."""
     p = jax.tree.map(lambda a: a[i], params)
     m = jax.tree.map(lambda a: a[i], masks)
     net = nnx.merge(graphdef, p, m)
     net.drop_dead_units()
+    if any(isinstance(layer, SplineKANLayer) for layer in net.layers):
+        if x is None:
+            raise ValueError("`x` is required to export a network with spline KAN layers.")
+        net = snap_network(net, x)
     return net.to_sympy(symbols)[0]
 
 
-def population_formulas(graphdef, params, variants, picks, symbols, mu: float, sd: float):
+def population_formulas(graphdef, params, variants, picks, symbols, mu: float, sd: float, x=None):
     """The members ``picks`` (``(variant, member)`` pairs; ``variants`` are masks of the
-    whole population) as formulas of the unstandardised target, ``sd * g + mu``."""
-    return [sd * export_member(graphdef, params, variants[t], i, symbols) + mu for t, i in picks]
+    whole population) as formulas of the unstandardised target, ``sd * g + mu`` (``x``:
+    inputs to snap spline KAN layers on, see :func:`export_member`)."""
+    return [
+        sd * export_member(graphdef, params, variants[t], i, symbols, x) + mu for t, i in picks
+    ]
 
 
 def lift_constants(exprs: Sequence[sympy.Expr], prefix: str = "_p"):

@@ -13,6 +13,9 @@ from symnet.layers._presets import eql_div as eql_div
 from symnet.layers._presets import kan as kan
 from symnet.layers._presets import lies as lies
 from symnet.layers._presets import rational as rational
+from symnet.layers._presets import spline_kan as spline_kan
 from symnet.layers._presets import stack as stack
+from symnet.layers._spline import SplineKANLayer as SplineKANLayer
+from symnet.layers._spline import snap_network as snap_network
 from symnet.layers._symbolic import SymbolicLayer as SymbolicLayer
 from symnet.layers._symbolic import UnitSpec as UnitSpec

@@ -12,6 +12,7 @@ from flax import nnx
 from symnet._primitives import get_primitive
 from symnet.layers._kan import KAN_UNITS, SymbolicKANLayer
 from symnet.layers._network import SymbolicNetwork
+from symnet.layers._spline import SplineKANLayer
 from symnet.layers._symbolic import SymbolicLayer, UnitSpec
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "deep_network",
     "rational",
     "kan",
+    "spline_kan",
     "PRESETS",
     "stack",
 ]
@@ -200,6 +202,23 @@ def kan(
     return SymbolicNetwork([hidden, readout])
 
 
+def spline_kan(
+    n_inputs: int, *, n_outputs: int = 1, width: int = 2, rngs: nnx.Rngs
+) -> SymbolicNetwork:
+    """A two-layer spline KAN (:class:`~symnet.layers.SplineKANLayer`),
+    ``n_inputs -> 3 * width -> n_outputs``: fitted first, then each live edge snapped to a
+    primitive (:func:`~symnet.layers.snap_network`) before export.
+
+    Example:
+      >>> [layer.out_features for layer in spline_kan(2, rngs=nnx.Rngs(0)).layers]
+      [6, 1]
+    """
+    hidden = SplineKANLayer(n_inputs, n_sum=3 * width, rngs=rngs)
+    return SymbolicNetwork(
+        [hidden, SplineKANLayer(hidden.out_features, n_sum=n_outputs, rngs=rngs)]
+    )
+
+
 PRESETS = {
     "eql": eql,
     "eql_div": eql_div,
@@ -208,4 +227,5 @@ PRESETS = {
     "deep": deep_network,
     "rational": rational,
     "kan": kan,
+    "spline_kan": spline_kan,
 }

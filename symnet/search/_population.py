@@ -26,6 +26,8 @@ from symnet.search._views import view_symbols
 
 __all__ = ["PROBE_STEPS", "Trained", "probe_rate", "train_population"]
 
+#: Training rows a spline KAN's edges are snapped on.
+SNAP_ROWS = 128
 #: Training steps timed by :func:`probe_rate`.
 PROBE_STEPS = 100
 
@@ -82,7 +84,14 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
         trainer, state, X[data.val], ys[data.val, 0], config, late
     )
     exprs = population_formulas(
-        graphdef, state.params, variants, picks, view_symbols(X.shape[1]), mu, sd
+        graphdef,
+        state.params,
+        variants,
+        picks,
+        view_symbols(X.shape[1]),
+        mu,
+        sd,
+        X[tr[:SNAP_ROWS]],
     )
     return Trained(exprs, seconds, n_run, t0 - t_warm)
 
