@@ -113,3 +113,25 @@ def test_spline_layer_masks_whole_edges():
     assert y.shape == (4, 2) and float(hinge) == 0.0
     with pytest.raises(ValueError, match="grid"):
         SplineKANLayer(2, grid=(1.0, -1.0, 4), rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize("preset", ["kan", "spline_kan", "default"])
+def test_plot_network_draws_every_layer_type_headless(preset, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from symnet.layers import PRESETS, plot_network
+
+    net = PRESETS[preset](2, rngs=nnx.Rngs(0))
+    net.layers[0].drop_unneeded(np.arange(net.layers[0].out_features) < 2)  # some dead edges
+    x = np.random.default_rng(0).uniform(0.5, 2.5, (32, 2))
+    path = tmp_path / "net.png"
+    fig = plot_network(net, x, names=["m", "v"], path=str(path))
+    assert path.stat().st_size > 0
+    (ax,) = fig.axes
+    texts = {t.get_text() for t in ax.texts}
+    assert {"m", "v"} <= texts
+    if preset != "default":  # KAN edges carry a plot of their function, titled
+        assert ax.child_axes and all(a.get_title() for a in ax.child_axes)
+    with pytest.raises(ValueError, match="`x` must have shape"):
+        plot_network(net, x[:, :1])

@@ -6,6 +6,7 @@ from symnet.layers._base import Mask as Mask
 from symnet.layers._kan import KAN_UNITS as KAN_UNITS
 from symnet.layers._kan import SymbolicKANLayer as SymbolicKANLayer
 from symnet.layers._network import SymbolicNetwork as SymbolicNetwork
+from symnet.layers._plot import plot_network as plot_network
 from symnet.layers._presets import PRESETS as PRESETS
 from symnet.layers._presets import default_network as default_network
 from symnet.layers._presets import eql as eql
