@@ -241,7 +241,7 @@ def test_estimator_searches_with_kan_beside_the_default():
     rng = np.random.default_rng(101)
     X = rng.uniform(0.5, 2.0, (120, 2))
     y = np.sin(X[:, 0]) * X[:, 1]
-    model = SymbolicRegressor(preset=("default", "kan"), max_time=20, random_state=0)
+    model = SymbolicRegressor(preset=("default", "kan"), max_time=10, random_state=0)
     model.fit(X, y)
     assert model.score(X, y) > 0.99
     table = model.equations_

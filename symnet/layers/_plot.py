@@ -88,7 +88,8 @@ def plot_network(
       >>> matplotlib.use("Agg")
       >>> from flax import nnx
       >>> from symnet.layers import kan
-      >>> fig = plot_network(kan(2, rngs=nnx.Rngs(0)), np.ones((8, 2)))
+      >>> x = np.linspace(0.5, 2.0, 16).reshape(8, 2)
+      >>> fig = plot_network(kan(2, rngs=nnx.Rngs(0)), x)
       >>> len(fig.axes[0].child_axes) > 0
       True
     """
