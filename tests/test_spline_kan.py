@@ -55,6 +55,12 @@ def test_snap_edge_finds_the_primitive(name, values):
     np.testing.assert_allclose(a * prim(b * H + c) + e, values, rtol=1e-6, atol=1e-6)
 
 
+def test_snap_edge_with_identity_alone():
+    got, (a, b, c, e), r2 = snap_edge(H, 3 * H + 1, ("identity",))
+    assert got == "identity" and (b, c) == (1.0, 0.0) and r2 > 1 - 1e-12
+    np.testing.assert_allclose((a, e), (3.0, 1.0), rtol=1e-9)
+
+
 def test_a_sine_over_a_short_span_snaps_to_the_square():
     """Over less than a quarter period a sine is a parabola: the square is preferred."""
     values = (H - 1.5) ** 2

@@ -8,7 +8,8 @@ The gate ``g`` (masked, charged by the sparsity penalty) prunes whole edges; the
 base weights are free. Outside the grid the B-splines vanish and the edge is linear. After
 training, :func:`snap_network` replaces every live edge by the affine-transformed primitive
 that fits its activations best (``a * p(b * x + c) + e`` by variable projection: ``a, e``
-linear, ``b, c`` by least squares from a few starts), which gives a
+linear, ``b, c`` from the best point of a coarse grid refined by least squares), which
+gives a
 :class:`~symnet.layers.SymbolicKANLayer` network the one exporter writes as a formula; the
 search refits its constants on the data as for every other candidate.
 """
@@ -223,18 +224,19 @@ def snap_edge(h: np.ndarray, v: np.ndarray, primitives=KAN_UNITS):
     each primitive's domain on the samples by a hinge in the residual."""
     h, v = np.asarray(h, np.float64), np.asarray(v, np.float64)
     var = max(float(np.var(v)), 1e-300)
-    starts = {}
-    for name in primitives:
-        prim = get_primitive(name)
-        # identity: a and e carry the whole affine map, b = 1, c = 0 exactly
-        starts[name] = ((1.0, 0.0), 2.0) if prim.name == "identity" else _grid_start(prim, h, v)
-    best_grid = max(r2 for _, r2 in starts.values() if r2 <= 1.0)
+    prims = [get_primitive(name) for name in primitives]
+    # identity: a and e carry the whole affine map, so b = 1, c = 0 is its exact fit
+    starts = [
+        ((1.0, 0.0), None) if prim.name == "identity" else _grid_start(prim, h, v)
+        for prim in prims
+    ]
+    best_grid = max((r2 for _, r2 in starts if r2 is not None), default=-np.inf)
     fits = []
-    for name, (p, grid_r2) in starts.items():
-        prim = get_primitive(name)
-        if grid_r2 < best_grid - _REFINE_WITHIN:
-            continue  # far behind on the grid: not refined
-        if grid_r2 <= 1.0:
+    for prim, (p, grid_r2) in zip(prims, starts, strict=True):
+        name = prim.name
+        if grid_r2 is not None:
+            if grid_r2 < best_grid - _REFINE_WITHIN:
+                continue  # far behind on the grid: not refined
             p = least_squares(_residual(prim, h, v, var), p, method="trf", max_nfev=60).x
         (a, e), r = _project(prim, h, v, *p)
         r2 = 1.0 - float(np.mean(r**2)) / var
@@ -270,18 +272,17 @@ def snap_network(network: SymbolicNetwork, x, primitives=KAN_UNITS) -> SymbolicN
 @functools.cache
 def _kan_template(n_in: int, n_sum: int, names: tuple[str, ...]):
     """``(graphdef, state)`` of a SymbolicKANLayer of that shape, built abstractly once
-    (no initialiser to run or compile per snapped layer); the caller fills fresh copies."""
+    (no initialiser to run or compile per snapped layer); the caller fills fresh arrays."""
     abstract = nnx.eval_shape(
         lambda: SymbolicKANLayer(n_in, n_sum=n_sum, primitives=names, rngs=nnx.Rngs(0))
     )
-    graphdef, state = nnx.split(abstract)
-    return graphdef, jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), state)
+    return nnx.split(abstract)
 
 
 def _snap_layer(layer: SplineKANLayer, h, values, primitives) -> SymbolicKANLayer:
     names = tuple(primitives)
     graphdef, state = _kan_template(layer.in_features, layer.n_sum, names)
-    out = nnx.merge(graphdef, jax.tree.map(np.zeros_like, state))
+    out = nnx.merge(graphdef, jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), state))
     shape = out.outer[...].shape
     a, b, c = np.zeros(shape), np.ones(shape), np.zeros(shape)
     d = np.asarray(layer.bias[...] * layer.bias_mask[...], np.float64).copy()
