@@ -3,10 +3,15 @@
     .venv/bin/python -m experiments.odebench --noise 0 0.01 --seed 0 --time 60 --jobs 2 \\
         --methods symnet pysindy --out experiments/results/odebench
     .venv/bin/python -m experiments.odebench --suite odebench_sub50 ...   # half the times
+    .venv/bin/python -m experiments.odebench --suite chaotic ...   # dysts' 39 flows
 
 Each of ODEBench's 63 systems (``symnet.systems.odebench_systems``) is integrated from its
 first initial condition over t in [0, 10] (512 evenly spaced states); ``odebench_sub50``
-keeps a random half of the times (seeded). Gaussian noise of standard deviation
+keeps a random half of the times (seeded). ``chaotic``: each of the 39 flows of
+``symnet.systems.chaotic_systems`` recorded at 1000 times over 10 periods after a
+5-period transient, from a start near dysts' initial condition drawn by ``--seed``;
+generalisation from a start outside the attractor (its extrapolation design, 5 periods).
+Gaussian noise of standard deviation
 ``noise * RMS`` of each state is added (seed ``--seed``, which also seeds the search).
 A method sees only the times and the noisy states and returns one right-hand side per
 state. Scoring:
@@ -31,6 +36,7 @@ rewritten from all records after each.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -42,16 +48,63 @@ import numpy as np
 from experiments.run import load_records, run_all, worker
 from symnet.systems import ODEBENCH_TIMES
 
-#: Suites: the share of the 512 times kept.
-SUITES = {"odebench": 1.0, "odebench_sub50": 0.5}
+#: Suites: the share of the recorded times kept.
+SUITES = {"odebench": 1.0, "odebench_sub50": 0.5, "chaotic": 1.0}
 METHODS = ("symnet", "symnet-weak", "pysindy")
+#: States recorded over the 10 periods of a chaotic flow's run (dysts' 100 per period).
+CHAOTIC_POINTS = 1000
 
 
-def _data(name: str, keep: float, noise: float, seed: int):
-    from symnet.systems import odebench_systems
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One system of a suite: its fitting run (``which=0``) and its generalisation run
+    (``which=1``), each with its recorded times."""
 
-    entry = odebench_systems()[name]
-    x, t = entry.trajectory(0), ODEBENCH_TIMES
+    system: object
+    number: int
+    runs: tuple[object, object]
+
+    def times(self, which: int) -> np.ndarray:
+        return self.runs[which][0]
+
+    def trajectory(self, which: int) -> np.ndarray:
+        return self.runs[which][1]
+
+
+def _entry(suite: str, name: str, seed: int) -> Entry:
+    """ODEBench: its two fixed initial conditions on [0, 10]. ``chaotic``: the flow's
+    default design (10 periods after a 5-period transient, a start drawn near dysts'
+    initial condition by ``seed``) recorded at :data:`CHAOTIC_POINTS` times, and for
+    generalisation its extrapolation design (5 periods from a start outside the
+    attractor's box)."""
+    if suite != "chaotic":
+        from symnet.systems import odebench_systems
+
+        entry = odebench_systems()[name]
+        runs = tuple((ODEBENCH_TIMES, entry.trajectory(w)) for w in (0, 1))
+        return Entry(entry.system, entry.number, runs)
+    from symnet.systems import chaotic_systems
+
+    names = list(chaotic_systems())
+    system = chaotic_systems()[name]
+    design = dataclasses.replace(system.simulation, points=CHAOTIC_POINTS, trajectories=1)
+    system = dataclasses.replace(system, simulation=design)
+    runs = tuple(
+        (system.times(extrapolate=bool(w)), system.simulate(1, seed=seed, extrapolate=bool(w))[0])
+        for w in (0, 1)
+    )
+    return Entry(system, 1000 + names.index(name), runs)
+
+
+def _names(suite: str) -> list[str]:
+    from symnet.systems import chaotic_systems, odebench_systems
+
+    return list(chaotic_systems() if suite == "chaotic" else odebench_systems())
+
+
+def _data(suite: str, name: str, noise: float, seed: int):
+    entry = _entry(suite, name, seed)
+    x, t, keep = entry.trajectory(0), entry.times(0), SUITES[suite]
     rng = np.random.default_rng([entry.number, seed, round(noise * 1e6)])
     if keep < 1:
         rows = np.sort(rng.choice(len(t), int(keep * len(t)), replace=False))
@@ -89,16 +142,17 @@ def _symnet(x, t, states, max_time, seed, weak=False):
     return model.fit(x, t, feature_names=states).sympy()
 
 
-def _r2(found, entry, which: int) -> float:
+def _r2(found, entry: Entry, which: int) -> float:
     from sklearn.metrics import r2_score
 
     from symnet.dynamics._simulate import integrate, vector_field
 
     F, params = vector_field(found, entry.system.symbols())
-    sim = integrate(F, params, entry.starts[which], ODEBENCH_TIMES)
+    truth = entry.trajectory(which)
+    sim = integrate(F, params, truth[0], entry.times(which))
     if not np.all(np.isfinite(sim)):
         return float("-inf")
-    return float(r2_score(entry.trajectory(which), sim))
+    return float(r2_score(truth, sim))
 
 
 def run_one(task: str, method: str, noise: float, seed: int, max_time: float) -> dict:
@@ -106,7 +160,7 @@ def run_one(task: str, method: str, noise: float, seed: int, max_time: float) ->
     from symnet import is_symbolic_solution
 
     suite, name = task.split("/")
-    entry, t, x = _data(name, SUITES[suite], noise, seed)
+    entry, t, x = _data(suite, name, noise, seed)
     states = entry.system.states
     t0 = time.perf_counter()
     if method.startswith("symnet"):
@@ -195,9 +249,7 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", help="system names, e.g. ode01 ode24")
     ap.add_argument("--out", default=os.path.join("experiments", "results", "odebench"))
     args = ap.parse_args(argv)
-    from symnet.systems import odebench_systems
-
-    names = list(odebench_systems())
+    names = _names(args.suite)
     if args.only:
         unknown = sorted(set(args.only) - set(names))
         if unknown:
