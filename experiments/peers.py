@@ -1,4 +1,5 @@
-"""Methods the benchmark runner can fit: symnet and, when installed, pyoperon and gplearn.
+"""Methods the benchmark runner can fit: symnet and, when installed, pyoperon, gplearn and
+pykan.
 
 Each method is ``fit(X, y, *, max_time, seed) -> (formula, time_to_selected)`` with ``X`` a
 DataFrame (columns = the task's variable names), ``formula`` a sympy expression over
@@ -9,7 +10,10 @@ Nothing here is imported by the package.
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import tempfile
 import time
 
 import numpy as np
@@ -22,6 +26,7 @@ __all__ = [
     "fit_symnet",
     "fit_operon",
     "fit_gplearn",
+    "fit_pykan",
     "fit_linear",
     "gplearn_to_sympy",
 ]
@@ -31,13 +36,88 @@ def _symbols(X: pd.DataFrame) -> list[sympy.Symbol]:
     return [sympy.Symbol(str(c), real=True) for c in X.columns]
 
 
-def fit_symnet(X, y, *, max_time, seed):
-    """symnet's default :class:`~symnet.SymbolicRegressor` under ``max_time``."""
+def fit_symnet(X, y, *, max_time, seed, preset=None):
+    """symnet's default :class:`~symnet.SymbolicRegressor` under ``max_time`` (``preset``:
+    its architectures instead of the default ones)."""
     from symnet import SymbolicRegressor
 
-    model = SymbolicRegressor(max_time=max_time, random_state=seed).fit(X, y)
+    kwargs = {} if preset is None else {"preset": preset}
+    model = SymbolicRegressor(max_time=max_time, random_state=seed, **kwargs).fit(X, y)
     found = model.equations_["found_at"][model.selection_]
     return model.sympy(), float(found)
+
+
+def fit_symnet_plus_kan(X, y, *, max_time, seed):
+    """The default architectures with the ``kan`` preset added to the population."""
+    from symnet.search import DEFAULT_CONFIG
+
+    presets = (*DEFAULT_CONFIG.presets, "kan")
+    return fit_symnet(X, y, max_time=max_time, seed=seed, preset=presets)
+
+
+#: pykan's documented symbolic library (its README and tutorials).
+PYKAN_LIB = ("x", "x^2", "x^3", "x^4", "exp", "log", "sqrt", "tanh", "sin", "abs")
+
+
+def _pykan_once(dataset, d: int, seed: int, symbols) -> sympy.Expr:
+    """pykan's documented recipe, once: ``KAN(width=[d, 5, 1], grid=5, k=3)``; ``fit``
+    (LBFGS, 50 steps, ``lamb=0.001``), ``prune``, ``fit``, ``refine(10)``, ``fit``,
+    ``auto_symbolic(lib=PYKAN_LIB)``, ``fit``; its formula rounded to 4 digits
+    (``ex_round``)."""
+    from kan import KAN
+    from kan.utils import ex_round
+
+    # pykan 0.2.8's prune() logs to its checkpoint folder even with auto_save=False
+    ckpt = tempfile.mkdtemp(prefix="pykan")
+    model = KAN(width=[d, 5, 1], grid=5, k=3, seed=seed, ckpt_path=ckpt)
+    model.fit(dataset, opt="LBFGS", steps=50, lamb=0.001)
+    model = model.prune()
+    model.fit(dataset, opt="LBFGS", steps=50)
+    model = model.refine(10)
+    model.fit(dataset, opt="LBFGS", steps=50)
+    model.auto_symbolic(lib=list(PYKAN_LIB), verbose=0)
+    model.fit(dataset, opt="LBFGS", steps=50)
+    expr = ex_round(model.symbolic_formula(var=list(symbols))[0][0], 4)
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return expr
+
+
+def fit_pykan(X, y, *, max_time, seed):
+    """pykan (``pip install pykan``, on torch, one thread, float64) by its documented
+    recipe (:func:`_pykan_once`), restarted with new seeds while the last run's time
+    still fits in ``max_time``; the formula with the least validation MSE (a quarter of
+    the rows held out) is returned."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float64)
+    symbols = _symbols(X)
+    Xn, yn = X.to_numpy(np.float64), np.asarray(y, np.float64)
+    order = np.random.default_rng(seed).permutation(len(yn))
+    va, tr = order[: len(yn) // 4], order[len(yn) // 4 :]
+
+    def tensors(rows):
+        return torch.tensor(Xn[rows]), torch.tensor(yn[rows, None])
+
+    (a, b), (c, e) = tensors(tr), tensors(va)
+    dataset = {"train_input": a, "train_label": b, "test_input": c, "test_label": e}
+    start, best, last, k = time.monotonic(), (np.inf, None, None), 0.0, 0
+    while k == 0 or time.monotonic() - start + last < max_time:
+        t0 = time.monotonic()
+        try:
+            expr = _pykan_once(dataset, X.shape[1], 1000 * seed + k, symbols)
+            f = sympy.lambdify(symbols, expr, "numpy")
+            with np.errstate(all="ignore"):
+                pred = np.broadcast_to(np.asarray(f(*Xn[va].T), np.float64), (len(va),))
+            mse = float(np.mean((pred - yn[va]) ** 2))
+            if np.isfinite(mse) and mse < best[0]:
+                best = (mse, expr, time.monotonic() - start)
+        except Exception:  # noqa: BLE001 -- pykan's own failures (auto_symbolic, NaNs) count as misses
+            pass
+        last, k = time.monotonic() - t0, k + 1
+    if best[1] is None:
+        raise RuntimeError(f"pykan gave no finite formula in {k} runs")
+    return best[1], best[2]
 
 
 def fit_symnet_units(X, y, *, max_time, seed, task):
@@ -136,6 +216,11 @@ UNIT_METHODS = {"symnet": "symnet+units"}
 
 METHODS = {
     "symnet": fit_symnet,
+    # issue 17's ablation: one architecture alone, or the default ones with ``kan`` added
+    "symnet-kan": functools.partial(fit_symnet, preset="kan"),
+    "symnet-spline_kan": functools.partial(fit_symnet, preset="spline_kan"),
+    "symnet+kan": fit_symnet_plus_kan,
+    "pykan": fit_pykan,
     "symnet+units": fit_symnet_units,
     "operon": fit_operon,
     "gplearn": fit_gplearn,

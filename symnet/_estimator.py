@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from symnet import _persist
 from symnet._export import jax_formula
 from symnet._fit_inputs import datasets_of, dimension_columns, unit_attributes
+from symnet._plotting import plot_row
 from symnet._printing import formula_str
 from symnet._progress import progress_bar
 from symnet._refit import evaluate
@@ -237,7 +238,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         tols = [output_tolerance(self.selection_tolerance, k, n_out) for k in range(n_out)]
         self._internal_symbols = list(datasets[0].symbols)
         self._user_symbols = [sympy.Symbol(n, real=True) for n in names]
-        fronts, selections, exprs = [], [], []
+        fronts, selections, exprs, self._networks = [], [], [], []
         for k, data in enumerate(datasets):
             label = "fit" if len(datasets) == 1 else f"output {k}"
             ckpt = None
@@ -255,6 +256,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             fronts.append(self._table(front, data.var_y, data))
             selections.append(select(front, self.model_selection, tols[k]))
             exprs.append([c.expr for c in front])
+            self._networks.append([c.network for c in front])
         self.n_features_in_ = len(names)
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.named_features_ = variable_names is not None or hasattr(X, "columns")
@@ -265,6 +267,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
         self.selection_ = selections[0] if len(fronts) == 1 else selections
         self.random_seed_ = seed
+        self.run_dir_ = None if run_dir is None else str(run_dir)
         if run_dir is not None:
             _persist.write_run(self, run_dir)
         return self
@@ -296,6 +299,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
 
     # -- access ----------------------------------------------------------------------------
     def _pick(self, index, output):
+        output, index = self._row(index, output)
+        return self._exprs[output][index]
+
+    def _row(self, index, output) -> tuple[int, int]:
+        """``(output, row of its front)`` of the selected or ``index``-th formula."""
         check_is_fitted(self, "equations_")
         if self.n_outputs_ > 1 and output is None:
             raise ValueError(
@@ -309,7 +317,14 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         index = sel if index is None else index
         if not -len(exprs) <= index < len(exprs):
             raise ValueError(f"`index` must be in 0..{len(exprs) - 1}, got {index!r}.")
-        return exprs[index]
+        return output, index % len(exprs)
+
+    def plot(self, index: int | None = None, output: int | None = None, *, path=None, ax=None):
+        """The matplotlib figure of the pruned network the selected (or ``index``-th)
+        formula came from (:func:`symnet._plotting.plot_row`: saved to ``path`` or the
+        fit's ``run_dir``; the best network for a formula another stage built)."""
+        output, index = self._row(index, output)
+        return plot_row(self, output, index, path=path, ax=ax)
 
     def sympy(self, index: int | None = None, output: int | None = None) -> sympy.Expr:
         """The selected (or ``index``-th) formula over the user's variable names."""

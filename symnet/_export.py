@@ -17,6 +17,7 @@ with the JAX backend: :func:`jax_formula` (``SymbolicRegressor.jax``, PySR's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 import jax
@@ -26,13 +27,15 @@ import sympy
 from flax import nnx
 
 from symnet._refit import parametrize
-from symnet.layers import SplineKANLayer, snap_network
+from symnet.layers import Mask, SplineKANLayer, SymbolicNetwork, snap_network
 
 __all__ = [
+    "MemberNetwork",
     "jax_formula",
     "jax_functions",
     "lift_constants",
     "export_member",
+    "member_networks",
     "population_formulas",
 ]
 
@@ -47,13 +50,63 @@ def export_member(graphdef, params, masks, i: int, symbols, x=None) -> sympy.Exp
     (:func:`symnet.layers.snap_network`; ``x`` is required then)."""
     p = jax.tree.map(lambda a: a[i], params)
     m = jax.tree.map(lambda a: a[i], masks)
-    net = nnx.merge(graphdef, p, m)
+    return _exportable(nnx.merge(graphdef, p, m), x).to_sympy(symbols)[0]
+
+
+def _exportable(net: SymbolicNetwork, x) -> SymbolicNetwork:
+    """``net`` with its dead units masked and spline KAN layers snapped on ``x``."""
     net.drop_dead_units()
     if any(isinstance(layer, SplineKANLayer) for layer in net.layers):
         if x is None:
             raise ValueError("`x` is required to export a network with spline KAN layers.")
         net = snap_network(net, x)
-    return net.to_sympy(symbols)[0]
+    return net
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MemberNetwork:
+    """One exported population member, kept so the network behind a formula can be looked
+    at (``SymbolicRegressor.plot``): picklable, unlike the network itself (its graph
+    holds JAX functions).
+
+    Attributes:
+      build: the constructor, called as ``build(rngs=...)`` (a partial of a preset).
+      params, masks: the member's parameters and masks, nested dicts of numpy arrays.
+      x: up to 128 rows of the inputs it was trained on (the view's, scaled).
+      labels: each input as a sympy expression of the search's variables (a data view's
+        input may be a product or group of them).
+      formula: the member's export, refit, over the search's variables.
+      own: False when the record stands in for a formula another stage built (the
+        search's most accurate network, shown in its place).
+    """
+
+    build: Callable
+    params: dict
+    masks: dict
+    x: np.ndarray
+    labels: tuple = ()
+    formula: object = None
+    own: bool = True
+
+    def network(self) -> SymbolicNetwork:
+        """The member as it was exported: dead units masked, splines snapped on ``x``."""
+        net = self.build(rngs=nnx.Rngs(0))
+        _, params, masks = nnx.split(net, nnx.Param, Mask)
+        nnx.replace_by_pure_dict(params, jax.tree.map(jnp.asarray, self.params))
+        nnx.replace_by_pure_dict(masks, jax.tree.map(jnp.asarray, self.masks))
+        nnx.update(net, params, masks)
+        return _exportable(net, self.x)
+
+
+def member_networks(build, params, variants, picks, x) -> list[MemberNetwork]:
+    """The members ``picks`` (as in :func:`population_formulas`) as :class:`MemberNetwork`
+    records, without labels (the caller knows its inputs)."""
+
+    def one(tree, i):
+        return nnx.to_pure_dict(jax.tree.map(lambda a: np.asarray(a[i]), tree))
+
+    x = np.asarray(x)
+    return [MemberNetwork(build, one(params, i), one(variants[t], i), x) for t, i in picks]
 
 
 def population_formulas(graphdef, params, variants, picks, symbols, mu: float, sd: float, x=None):

@@ -245,7 +245,14 @@ class Data:
         if self.scaling.identity:
             return cand
         expr = self.scaling.back(cand.expr, self.symbols)
-        return dataclasses.replace(cand, expr=expr, complexity=complexity(expr, self.weights))
+        net = cand.network
+        if net is not None:  # its inputs' labels over the unscaled variables
+            labels = tuple(self.scaling.back_inputs(e, self.symbols) for e in net.labels)
+            formula = self.scaling.back(net.formula, self.symbols)
+            net = dataclasses.replace(net, labels=labels, formula=formula)
+        return dataclasses.replace(
+            cand, expr=expr, complexity=complexity(expr, self.weights), network=net
+        )
 
     def score(self, expr: sympy.Expr, member: int, found_at: float) -> Candidate | None:
         """``expr`` as a :class:`Candidate` with its normalised losses on each split (the

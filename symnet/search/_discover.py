@@ -30,6 +30,7 @@ and the caller picks one with :func:`~symnet.search.pareto_front` and
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -115,8 +116,20 @@ def search(
         front = polish_front(pool, data, config, budget, memo=state.polished)
         state.polish_seconds = max(time.monotonic() - started, state.polish_seconds or 0.0)
         if stopped or state.n_slots == ran or not state.can_resume(budget, config):
-            front = consistent_front(front, state.candidates, data)
+            front = with_networks(consistent_front(front, state.candidates, data), state)
             return sorted((data.unscale(c) for c in front), key=lambda c: c.complexity)
+
+
+def with_networks(front: list[Candidate], state) -> list[Candidate]:
+    """``front`` with the search's most accurate network (its
+    :class:`~symnet._export.MemberNetwork` marked ``own=False``) on the formulas no
+    network exported, so ``SymbolicRegressor.plot`` can show a network for every row."""
+    nets = [c for c in state.candidates if c.network is not None]
+    if not nets:
+        return front
+    best = min(nets, key=lambda c: c.val_nmse).network
+    proxy = dataclasses.replace(best, own=False)
+    return [c if c.network is not None else dataclasses.replace(c, network=proxy) for c in front]
 
 
 def _solve_part(data: Data, config: SearchConfig, budget: Budget, depth: int):

@@ -256,6 +256,7 @@ def _polished(cand, data, config, budget, rel_tol=None):
     scored = data.score(expr, cand.member, cand.found_at)
     if scored is None:
         return cand
+    scored = dataclasses.replace(scored, network=cand.network)
     if scored.stable and cancellation(expr, data.symbols, data.validation[0]) > CANCELLATION:
         scored = dataclasses.replace(scored, stable=False)
     return scored

@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 
 from symnet._checkpoint import StateCheckpoints
-from symnet._export import population_formulas
+from symnet._export import member_networks, population_formulas
 from symnet._train import init_population, population_trainer
 from symnet.pruning import prune_population
 from symnet.search._select import loss_front
@@ -34,13 +34,15 @@ PROBE_STEPS = 100
 
 class Trained(NamedTuple):
     """What one slot's population gave: member formulas over the view's placeholder inputs
-    (in the view's target units), the seconds training took, the steps it ran and the
-    seconds compiling (or loading) its training program took before."""
+    (in the view's target units), the seconds training took, the steps it ran, the
+    seconds compiling (or loading) its training program took before, and the members'
+    networks (one :class:`~symnet._export.MemberNetwork` per formula)."""
 
     exprs: list[sympy.Expr]
     seconds: float
     steps: int
     warmup: float = 0.0
+    networks: tuple = ()
 
 
 def train_population(view, data, *, keys, config, preset: str, plan, report, ckpt_dir=None):
@@ -57,9 +59,8 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
     size = config.population_size
     # Half the members keep their full architecture, half sample sub-architectures.
     keep = np.where(np.arange(size) % 2 == 0, 1.0, config.group_keep_prob)
-    graphdef, params, masks = init_population(
-        config.model_fn(X.shape[1], preset), keys[0], size, group_keep_prob=keep
-    )
+    build = config.model_fn(X.shape[1], preset)
+    graphdef, params, masks = init_population(build, keys[0], size, group_keep_prob=keep)
     trainer = population_trainer(graphdef, config.train)
     lam = np.repeat(np.asarray(config.sparsity, np.float32), config.n_restarts)
     state = trainer.init(params, masks, lam, keys[1])
@@ -93,7 +94,8 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
         sd,
         X[tr[:SNAP_ROWS]],
     )
-    return Trained(exprs, seconds, n_run, t0 - t_warm)
+    nets = member_networks(build, state.params, variants, picks, X[tr[:SNAP_ROWS]])
+    return Trained(exprs, seconds, n_run, t0 - t_warm, tuple(nets))
 
 
 def probe_rate(view, data, *, key, config, preset: str) -> float:

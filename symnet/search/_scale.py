@@ -96,8 +96,13 @@ class Scaling(NamedTuple):
         """
         if self.identity:
             return expr
+        return _dyadic_rationals(self.back_inputs(expr, symbols) * _two(self.y))
+
+    def back_inputs(self, expr: sympy.Expr, symbols) -> sympy.Expr:
+        """An expression of the scaled inputs as one of the inputs, :math:`\tilde x_j =
+        x_j / 2^{k_j}` substituted (the target's scale left alone)."""
         sub = {s: s * _two(-k) for s, k in zip(symbols, self.x, strict=True) if k}
-        return _dyadic_rationals(expr.xreplace(sub) * _two(self.y))
+        return expr.xreplace(sub)
 
 
 def _dyadic_rationals(expr: sympy.Expr) -> sympy.Expr:

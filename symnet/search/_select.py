@@ -44,7 +44,9 @@ class Candidate:
     from the start of the search until its structure had been trained and refit;
     ``stable``: finite on the data's box widened by half (:data:`symnet.search.Data`'s
     ``wide`` probe), not only on the box itself, and, once polished, no sum cancelling by
-    more than :data:`~symnet.search._polish.CANCELLATION` on the data."""
+    more than :data:`~symnet.search._polish.CANCELLATION` on the data. ``network``: the
+    population member the formula was exported from (a
+    :class:`~symnet._export.MemberNetwork`), None for formulas other stages built."""
 
     expr: sympy.Expr
     complexity: int
@@ -53,6 +55,7 @@ class Candidate:
     member: int
     found_at: float = math.nan
     stable: bool = True
+    network: object = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def _front(items, cost, loss) -> list:

@@ -3,6 +3,7 @@ exported formulas, translated back to the user's variables and refit in float64)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -12,6 +13,7 @@ import sympy
 
 from symnet._refit import refit
 from symnet.search._population import Trained, probe_rate, train_population
+from symnet.search._views import view_symbols
 
 __all__ = ["baselines", "refit_slot", "stop_early", "train_slot", "warm_up"]
 
@@ -88,6 +90,10 @@ def refit_slot(state, slot, trained: Trained, data, config, budget, report):
         state.n_refit += 1
         cand = data.score(expr, slot.index * config.max_candidates + k, budget.elapsed())
         if cand is not None:
+            if k < len(trained.networks):  # the network behind it, its inputs labelled
+                labels = tuple(view.back(s) for s in view_symbols(view.X.shape[1]))
+                net = dataclasses.replace(trained.networks[k], labels=labels, formula=expr)
+                cand = dataclasses.replace(cand, network=net)
             state.candidates.append(cand)
     if trained.steps > 0:
         state.rates[slot.arch] = trained.seconds / trained.steps
