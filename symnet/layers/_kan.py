@@ -136,14 +136,13 @@ class SymbolicKANLayer(AbstractSymbolicLayer):
     # -- forward ---------------------------------------------------------------------------
     def __call__(self, x):
         a, b, c, d = self._weights()
-        z = x[:, :, None, None] * b[None] + c[None]  # (batch, in, pre, K)
-        live = (a != 0).astype(z.dtype)  # only live edges are pulled into their domain
-        terms, hinge = [], jnp.zeros((), z.dtype)
-        for k, prim in enumerate(self.prims):
-            terms.append(prim.jax_fn(z[..., k]))
-            hinge = hinge + (prim.hinge(z[..., k]).mean(0) * live[..., k]).sum()
-        phi = jnp.stack(terms, axis=-1) * a[None]
-        s = phi.sum(axis=(1, 3)) + d[None, :]  # (batch, pre)
+        live = (a != 0).astype(x.dtype)  # only live edges are pulled into their domain
+        s = jnp.broadcast_to(d[None, :], (x.shape[0], self.n_pre))
+        hinge = jnp.zeros((), x.dtype)
+        for k, prim in enumerate(self.prims):  # one primitive at a time: no (.., K) stack
+            z = x[:, :, None] * b[None, :, :, k] + c[None, :, :, k]  # (batch, in, pre)
+            s = s + jnp.einsum("bip,ip->bp", prim.jax_fn(z), a[:, :, k])
+            hinge = hinge + (prim.hinge(z).mean(0) * live[..., k]).sum()
         if not self.n_mult:
             return s, hinge
         mul = get_primitive("mul").jax_fn
