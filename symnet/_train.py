@@ -31,6 +31,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from symnet._devices import shard_population
 from symnet._losses import PENALTIES, sparsity_penalty, weighted_mse
 from symnet.layers import Mask, SymbolicNetwork
 from symnet.pruning import apply_masks, magnitude_masks
@@ -233,7 +234,7 @@ class PopulationTrainer:
         size = lam.shape[0]
         opt_state = jax.vmap(self.tx.init)(params)
         zeros = jnp.zeros((size,), jnp.int32)
-        return TrainState(
+        state = TrainState(
             params=params,
             masks=masks,
             opt_state=opt_state,
@@ -243,6 +244,7 @@ class PopulationTrainer:
             loss=jnp.full((size,), jnp.inf, jnp.float32),
             skipped=zeros,
         )
+        return shard_population(state, size)  # split over the local devices, if several
 
     # -- forward -------------------------------------------------------------------------------
     def _forward(self, params, masks, x):
