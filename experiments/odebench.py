@@ -248,6 +248,13 @@ def main(argv=None):
     ap.add_argument("--methods", nargs="+", default=["symnet"], choices=METHODS)
     ap.add_argument("--only", nargs="*", help="system names, e.g. ode01 ode24")
     ap.add_argument("--out", default=os.path.join("experiments", "results", "odebench"))
+    ap.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the tasks as Ray tasks: a local Ray of --jobs CPUs, or a cluster's address",
+    )
     args = ap.parse_args(argv)
     names = _names(args.suite)
     if args.only:
@@ -276,7 +283,17 @@ def main(argv=None):
         )
         write_report(records, args.suite, args.out, command)
 
-    run_all(todo, args.seed, args.time, args.jobs, "experiments.odebench", path, records, done_one)
+    run_all(
+        todo,
+        args.seed,
+        args.time,
+        args.jobs,
+        "experiments.odebench",
+        path,
+        records,
+        done_one,
+        args.ray,
+    )
     if records:
         write_report(records, args.suite, args.out, command)
 

@@ -26,7 +26,6 @@ suffices (in those units, the 3-decimal rounding of ``0.836*chi + 0.836`` scaled
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import datetime
 import functools
 import json
@@ -245,23 +244,26 @@ def worker(argv: list[str], run_one) -> None:
         json.dump(rec, f)
 
 
-def run_all(todo, seed, max_time, jobs, module, path, records, done_one) -> None:
+def run_all(todo, seed, max_time, jobs, module, path, records, done_one, ray=None) -> None:
     """Runs the ``(task, method, noise)`` triples of ``todo`` in ``jobs`` parallel worker
     processes of ``module`` (each pinned to its cores, killed after ``2 * max_time + 120``
     s); each record is appended to ``records`` and to the JSON lines file ``path``, then
-    passed to ``done_one``."""
+    passed to ``done_one``. With ``ray`` (``""``: a local Ray of ``jobs`` CPUs, else a
+    cluster's address) each worker process is started by a Ray task asking one CPU
+    (:func:`symnet.sweep`'s engine; Ray places them, so they are not pinned)."""
+    from experiments import run  # `_launch` by its module (Ray pickles __main__'s by value)
+    from symnet._sweep import map_jobs
+
     hard = 2 * max_time + 120
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        slots = _core_slots(jobs)
-        futures = [
-            pool.submit(_launch, t, m, g, seed, max_time, hard, slots, module) for t, m, g in todo
-        ]
-        for fut in concurrent.futures.as_completed(futures):
-            rec = fut.result()
-            records.append(rec)
-            with open(path, "a") as f:
-                f.write(json.dumps(rec) + "\n")
-            done_one(rec)
+    slots = None if ray is not None else _core_slots(jobs)
+    args = [(t, m, g, seed, max_time, hard, slots, module) for t, m, g in todo]
+    backend = "thread" if ray is None else "ray"
+    launch = run._launch
+    for _, rec in map_jobs(launch, args, backend=backend, workers=jobs, address=ray or None):
+        records.append(rec)
+        with open(path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        done_one(rec)
 
 
 def load_records(path: str) -> list[dict]:
@@ -411,6 +413,13 @@ def main(argv=None):
     ap.add_argument("--sample-seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("experiments", "results", "bench"))
     ap.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the tasks as Ray tasks: a local Ray of --jobs CPUs, or a cluster's address",
+    )
+    ap.add_argument(
         "--units",
         action="store_true",
         help="give the methods the task's units (symnet -> symnet+units; Feynman suites)",
@@ -448,7 +457,9 @@ def main(argv=None):
         )
         write_report(records, args.suite, args.out, command)
 
-    run_all(todo, args.seed, args.time, args.jobs, "experiments.run", path, records, done_one)
+    run_all(
+        todo, args.seed, args.time, args.jobs, "experiments.run", path, records, done_one, args.ray
+    )
     if records:
         write_report(records, args.suite, args.out, command)
 

@@ -28,6 +28,7 @@ from symnet._refit import refit as refit
 from symnet._rounding import round_constants as round_constants
 from symnet._scoring import is_symbolic_solution as is_symbolic_solution
 from symnet._scoring import r2_score as r2_score
+from symnet._sweep import sweep as sweep
 from symnet._train import PopulationTrainer as PopulationTrainer
 from symnet._train import Schedule as Schedule
 from symnet._train import TrainConfig as TrainConfig

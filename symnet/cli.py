@@ -351,5 +351,18 @@ def simulate(
     _write_csv(result, out, "states")
 
 
+@app.command()
+def sweep(config: Path = typer.Argument(..., help="A TOML sweep description.")) -> None:
+    """Fits many tasks (Ray or a process pool) as CONFIG describes; resumable."""
+    from symnet._sweep import sweep_config
+
+    try:
+        table = sweep_config(config)
+    except (ValueError, OSError) as err:
+        _fail(str(err))
+    exact = f", {int(table['exact'].sum())} exact" if "exact" in table else ""
+    typer.echo(f"{len(table)} records{exact}")
+
+
 if __name__ == "__main__":
     app()

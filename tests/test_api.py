@@ -31,6 +31,7 @@ PUBLIC = {
     "pareto_front",
     "pruning",
     "r2_score",
+    "sweep",
     "refit",
     "register_primitive",
     "round_constants",
