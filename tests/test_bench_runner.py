@@ -161,8 +161,8 @@ def test_units_switch_names_the_methods_that_take_units(tmp_path):
 def test_odebench_data_are_seeded_noisy_and_subsampled(tmp_path):
     from experiments import odebench
 
-    entry, t, x = odebench._data("ode24", 0.5, 0.01, seed=3)
-    again = odebench._data("ode24", 0.5, 0.01, seed=3)[2]
+    entry, t, x = odebench._data("odebench_sub50", "ode24", 0.01, seed=3)
+    again = odebench._data("odebench_sub50", "ode24", 0.01, seed=3)[2]
     assert x.shape == (256, 2) and len(t) == 256 and (x == again).all()
     clean = entry.trajectory(0)[np.searchsorted(odebench.ODEBENCH_TIMES, t)]
     rel = np.std(x - clean, axis=0) / np.sqrt(np.mean(clean**2, axis=0))

@@ -34,7 +34,7 @@ for _ in range(3):
     losses.append(np.asarray(state.loss).tolist())
 leaf = jax.tree.leaves(state.params)[0]
 model = SymbolicRegressor(
-    deterministic=True, steps=600, n_restarts=2, rounds=1, views=("raw",), random_state=0
+    deterministic=True, steps=300, n_restarts=2, rounds=1, views=("raw",), random_state=0
 ).fit(X, y)
 print(json.dumps({
     "devices": jax.local_device_count(),
