@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from experiments.run import load_records, run_all, worker
+from experiments.run import add_ray_option, load_records, run_all, worker
 from symnet.systems import ODEBENCH_TIMES
 
 #: Suites: the share of the recorded times kept.
@@ -248,13 +248,7 @@ def main(argv=None):
     ap.add_argument("--methods", nargs="+", default=["symnet"], choices=METHODS)
     ap.add_argument("--only", nargs="*", help="system names, e.g. ode01 ode24")
     ap.add_argument("--out", default=os.path.join("experiments", "results", "odebench"))
-    ap.add_argument(
-        "--ray",
-        nargs="?",
-        const="",
-        metavar="ADDRESS",
-        help="run the tasks as Ray tasks: a local Ray of --jobs CPUs, or a cluster's address",
-    )
+    add_ray_option(ap)
     args = ap.parse_args(argv)
     names = _names(args.suite)
     if args.only:

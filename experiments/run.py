@@ -266,6 +266,17 @@ def run_all(todo, seed, max_time, jobs, module, path, records, done_one, ray=Non
         done_one(rec)
 
 
+def add_ray_option(ap) -> None:
+    """``--ray [ADDRESS]`` of a runner: :func:`run_all`'s ``ray``."""
+    ap.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the tasks as Ray tasks: a local Ray of --jobs CPUs, or a cluster's address",
+    )
+
+
 def load_records(path: str) -> list[dict]:
     if not os.path.exists(path):
         return []
@@ -412,13 +423,7 @@ def main(argv=None):
     ap.add_argument("--sample", type=int, help="a seeded random subset of this many tasks")
     ap.add_argument("--sample-seed", type=int, default=0)
     ap.add_argument("--out", default=os.path.join("experiments", "results", "bench"))
-    ap.add_argument(
-        "--ray",
-        nargs="?",
-        const="",
-        metavar="ADDRESS",
-        help="run the tasks as Ray tasks: a local Ray of --jobs CPUs, or a cluster's address",
-    )
+    add_ray_option(ap)
     ap.add_argument(
         "--units",
         action="store_true",
