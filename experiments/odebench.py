@@ -139,7 +139,12 @@ def _symnet(x, t, states, max_time, seed, weak=False):
     from symnet.dynamics import SymbolicODE
 
     model = SymbolicODE(max_time=max_time, random_state=seed, weak=weak)
-    return model.fit(x, t, feature_names=states).sympy()
+    model.fit(x, t, feature_names=states)
+    info = {
+        k: v if isinstance(v, bool) else None if v is None else float(v)
+        for k, v in model.refinement_.items()
+    }
+    return model.sympy(), info
 
 
 def _r2(found, entry: Entry, which: int) -> float:
@@ -163,8 +168,9 @@ def run_one(task: str, method: str, noise: float, seed: int, max_time: float) ->
     entry, t, x = _data(suite, name, noise, seed)
     states = entry.system.states
     t0 = time.perf_counter()
+    refinement = None
     if method.startswith("symnet"):
-        found = _symnet(x, t, states, max_time, seed, weak=method == "symnet-weak")
+        found, refinement = _symnet(x, t, states, max_time, seed, weak=method == "symnet-weak")
     else:
         found = _pysindy(x, t, states)
     wall = time.perf_counter() - t0
@@ -180,6 +186,7 @@ def run_one(task: str, method: str, noise: float, seed: int, max_time: float) ->
         "r2_recon": _r2(found, entry, 0),
         "r2_gen": _r2(found, entry, 1),
         "dim": len(states),
+        "refinement": refinement,
     }
 
 

