@@ -38,6 +38,14 @@ model's own error may grow by ``ROUNDING_SLACK`` (the solver's imprecision on
 noise-free data), the noise's part only as much as a likelihood-ratio test of the
 rounded values allows (5 % of a noise-dominated error would let a 1 % noise hide
 wrong simple numbers such as ``-9*x/2``).
+Each trial moves the constants not yet rounded (and the starts) by one Gauss–Newton
+step, :math:`\Delta z_F = -J_F^+ J_k \delta` (forward-difference Jacobian at the
+refined values, no new compile), so correlated constants, an intercept and a slope, are
+rounded together instead of each being refused while the other is held. After the
+simpler values, a constant's short decimal (``DECIMAL_DIGITS`` significant digits:
+``0.4302`` -> ``43/100``) is tried when within ``GATE_ERRORS`` of its standard errors
+(:math:`\sqrt{\mathrm{diag}(E_0 (J^\top J)^{-1})}`): a noisy fit pins a constant only
+that far, and the bound judges it.
 
 With ``time_left``, the refinement keeps to it: one evaluation of the windowed solve is
 timed after its compile, Levenberg–Marquardt gets only the steps that fit in the time
@@ -74,6 +82,16 @@ MAX_STEPS = 60
 #: spreads: 1e-10 is 1e-5 in RMS, the solver's own accuracy on noise-free data).
 ROUNDING_SLACK = 1.05
 ROUNDING_FLOOR = 1e-10
+#: After the simpler values, a constant's short decimal is tried if within this many of
+#: its standard errors (a noisy fit pins a constant only to its error).
+GATE_ERRORS = 2.0
+#: Significant digits of the short decimals tried.
+DECIMAL_DIGITS = 2
+#: Evaluations per constant kept for the rounding when Levenberg–Marquardt's steps are
+#: sized to the time left.
+ROUNDING_TRIALS = 20
+#: Relative step of the forward-difference Jacobian the rounding uses.
+JACOBIAN_STEP = 1e-7
 #: The likelihood-ratio test's level for rounding noisy constants (module doc).
 ROUNDING_LEVEL = 0.95
 #: Under a time limit, Levenberg–Marquardt is skipped if fewer steps than this fit in it.
@@ -134,8 +152,10 @@ def _affordable_steps(resid, z, X0, compile_s: float, deadline: float | None) ->
         return MAX_STEPS
     t = time.monotonic()
     _error(resid, z[: len(z) - X0.size], X0)
-    per_step = (time.monotonic() - t) * (len(z) + 1)
-    left = deadline - time.monotonic() - COMPILE_FACTOR * compile_s
+    evaluation = time.monotonic() - t
+    per_step = evaluation * (len(z) + 1)
+    rounding = evaluation * (len(z) + ROUNDING_TRIALS * (len(z) - X0.size))
+    left = deadline - time.monotonic() - COMPILE_FACTOR * compile_s - rounding
     steps = int(left / max(per_step, 1e-9))
     return min(MAX_STEPS, steps) if steps >= MIN_STEPS else 0
 
@@ -201,10 +221,12 @@ def refine_system(exprs, states, controls, xs, ts, us, starts, time_left=None):
         if after < before:
             best, error = theta, after
         bound = _rounding_bound(error, _noise_share(xs, scale), X.size)
-        reps = _round(lambda th: _error(resid, th, X0), best, bound, deadline)
+        z = np.concatenate([best, np.ravel(X0)])
+        reps, z = _round(
+            lambda z: np.asarray(joint(jnp.asarray(z), X0.shape)), z, p, bound, deadline
+        )
         info["simplified"] = any(not isinstance(r, sympy.Float) for r in reps.values())
-        rounded = np.array([float(reps[k]) for k in range(len(consts))])
-        info["after"] = _error(resid, rounded, X0)
+        info["after"] = float(np.mean(np.asarray(joint(jnp.asarray(z), X0.shape)) ** 2))
         return [e.xreplace({c: reps[k] for k, c in enumerate(consts)}) for e in lifted], info
 
 
@@ -226,25 +248,84 @@ def _rounding_bound(error: float, nu: float, n: int):
     return bound
 
 
-def _round(error, theta, bound, deadline: float | None = None) -> dict:
-    """``{constant index: value}``: each constant (smallest first, so that spurious small
-    terms go first) replaced by the simplest of :func:`symnet._rounding.simpler_values` (0
-    first) that keeps the windowed error within ``bound(k)``, ``k`` the constants rounded
-    with it, the others held."""
-    theta = np.array(theta, dtype=np.float64)
-    reps = {k: sympy.Float(float(v)) for k, v in enumerate(theta)}
-    rounded = 0
-    for k in sorted(range(len(theta)), key=lambda k: abs(theta[k])):
-        v = theta[k]
+def _jacobian(residual, z: np.ndarray, r0: np.ndarray) -> np.ndarray:
+    """Forward differences of ``residual`` at ``z`` (``r0 = residual(z)``): one
+    evaluation of the compiled windowed solve per unknown, no new compile."""
+    J = np.empty((r0.size, z.size))
+    for j in range(z.size):
+        h = JACOBIAN_STEP * max(1.0, abs(z[j]))
+        step = z.copy()
+        step[j] += h
+        J[:, j] = (residual(step) - r0) / h
+    return J
+
+
+def _standard_errors(J: np.ndarray, mse: float) -> np.ndarray:
+    r"""The unknowns' standard errors :math:`\sqrt{\mathrm{diag}(\mathrm{mse}\,
+    (J^\top J)^{-1})}` (a pseudo-inverse where :math:`J` is rank-deficient)."""
+    with np.errstate(all="ignore"):
+        cov = mse * np.linalg.pinv(J.T @ J)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return np.where(np.isfinite(se), se, 0.0)
+
+
+def _short_decimal(v: float, gate: float) -> list[tuple[sympy.Expr, bool]]:
+    """``v`` to ``DECIMAL_DIGITS`` significant digits as a fraction (``0.4302`` ->
+    ``43/100``) if within ``gate`` of it (counted simple then: the fit does not tell
+    them apart), else nothing."""
+    if v == 0 or not np.isfinite(v):
+        return []
+    digits = DECIMAL_DIGITS - 1 - int(np.floor(np.log10(abs(v))))
+    short = round(v, digits)
+    if short == 0 or abs(short - v) > gate:
+        return []
+    return [(sympy.nsimplify(short, rational=True), True)]
+
+
+def _round(residual, z, p: int, bound, deadline: float | None = None):
+    r"""``({constant index: value}, z)``: each of the first ``p`` unknowns ``z`` (the
+    constants; the windows' starts follow) replaced, smallest first (spurious small terms
+    go first), by the simplest of :func:`symnet._rounding.simpler_values` (0 first) that
+    keeps the windowed error :math:`\mathrm{mean}(r^2)` within ``bound(k)``, ``k`` the
+    constants rounded with it. The unknowns not yet rounded follow each trial by one
+    Gauss–Newton step, :math:`\Delta z_F = -J_F^+ J_k \delta` (forward-difference
+    Jacobian at the refined ``z``): correlated constants (an intercept and a slope) are
+    rounded together instead of each being refused while the other is held; a trial
+    with the others held is tried too. ``z``: the unknowns after rounding."""
+    z = np.array(z, dtype=np.float64)
+    reps = {k: sympy.Float(float(v)) for k, v in enumerate(z[:p])}
+
+    def error(w):
+        return float(np.mean(residual(w) ** 2))
+
+    J, se = None, np.zeros(p)
+    if deadline is None or time.monotonic() < deadline:
+        r0 = residual(z)
+        J = _jacobian(residual, z, r0)
+        se = _standard_errors(J, float(np.mean(r0**2)))[:p]
+    fixed: set[int] = set()
+    for k in sorted(range(p), key=lambda k: abs(z[k])):
+        v = z[k]
         if deadline is not None and time.monotonic() > deadline:
             break
-        for cand, simple in simpler_values(v):
+        free = [j for j in range(z.size) if j != k and j not in fixed]
+        for cand, simple in simpler_values(v) + _short_decimal(v, GATE_ERRORS * se[k]):
             if not simple and abs(float(cand) - v) > FRACTION_RTOL * max(1.0, abs(v)):
                 continue
-            trial = theta.copy()
-            trial[k] = float(cand)
-            if error(trial) <= bound(rounded + 1):
-                theta, reps[k] = trial, cand
-                rounded += 1
+            held = z.copy()
+            held[k] = float(cand)
+            trials = [held]
+            if J is not None and free:
+                moved = held.copy()
+                step = np.linalg.lstsq(J[:, free], J[:, k] * (float(cand) - v), rcond=None)[0]
+                moved[free] -= step
+                trials.insert(0, moved)
+            ok = next((w for w in trials if error(w) <= bound(len(fixed) + 1)), None)
+            if ok is not None:
+                z, reps[k] = ok, cand
+                fixed.add(k)
                 break
-    return reps
+    for k in range(p):
+        if k not in fixed:
+            reps[k] = sympy.Float(float(z[k]))
+    return reps, z
