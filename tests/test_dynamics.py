@@ -50,6 +50,11 @@ def test_noise_level_estimates_white_noise() -> None:
     t = np.linspace(0.0, 10.0, 2000)
     assert noise_level(np.sin(t) + 0.03 * rng.normal(size=t.size)) == pytest.approx(0.03, rel=0.1)
     assert noise_level(np.sin(t)) < 1e-6
+    # irregular times: divided differences (plain ones read 1e-2 on this smooth state)
+    ti = np.sort(rng.uniform(0.0, 6.0, 120))
+    assert noise_level(np.sin(ti), ti) < 1e-6
+    noisy = np.sin(ti) + 0.01 * rng.normal(size=ti.size)
+    assert noise_level(noisy, ti) == pytest.approx(0.01, rel=0.25)
 
 
 def test_the_spline_does_not_oversmooth_a_fast_noise_free_state() -> None:
@@ -78,9 +83,10 @@ def test_reliability_weighs_down_an_unresolved_transient() -> None:
     assert np.average(err**2, weights=w) < 1e-4 * np.mean(err**2)
     # other estimators have no smooth curve to compare with: uniform weights
     assert np.all(reliability(disagreement(x, t, "savgol"), d) == 1.0)
-    # the selection tolerance of the estimate is a normalised loss well below 1
-    _, tol = _reliability(trajectories(x, t, None, None, None), [d], "spline")
-    assert 0 < tol[0] < 1e-3
+    # the selection tolerance of the estimate is a normalised loss well below 1, and
+    # these noise-free samples are not taken for noisy ones
+    _, tol, noisy = _reliability(trajectories(x, t, None, None, None), [d], "spline")
+    assert 0 < tol[0] < 1e-3 and not noisy
 
 
 def test_a_tolerance_per_state_must_match_the_states() -> None:
@@ -343,6 +349,23 @@ def test_the_weak_form_refits_constants_closer_than_spline_derivatives(noise) ->
         for e, errs in ((expr, weak_err), (point, point_err)):
             errs.append(abs(float(e.coeff(x0)) + 2) + abs(float(e.coeff(x1)) + 0.3))
     assert np.mean(weak_err) < 0.5 * np.mean(point_err)
+
+
+def test_weak_auto_turns_on_where_noise_dominates_the_derivatives_error(oscillator) -> None:
+    """weak="auto" (the default): the noise-free oscillator is fitted on derivatives
+    (no weak_loss column); with 1 % noise the noise's part of the derivatives' error
+    exceeds the discretisation's and the weak form chooses; a bad setting is refused."""
+    model, xs, ts = oscillator
+    assert model.weak == "auto" and not model.weak_
+    assert all("weak_loss" not in front for front in model.equations_)
+    rng = np.random.default_rng(1)
+    noisy = [
+        x + 0.01 * np.sqrt((x**2).mean()).to_numpy() * rng.normal(size=x.shape) for x in xs
+    ]
+    fit = SymbolicODE(regressor=FAST, refine=False, random_state=0).fit(noisy, ts)
+    assert fit.weak_ and all("weak_loss" in front for front in fit.equations_)
+    with pytest.raises(ValueError, match="`weak` must be"):
+        SymbolicODE(weak="yes").fit(xs, ts)
 
 
 def test_a_weak_fit_chooses_and_refits_on_integrals(oscillator) -> None:

@@ -100,11 +100,24 @@ def _savgol(x: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.column_stack([method.d(x[:, j], t) for j in range(x.shape[1])])
 
 
-def noise_level(x: np.ndarray) -> float:
-    r""":math:`\hat\sigma` of one state's samples ``x`` (module doc)."""
+def noise_level(x: np.ndarray, t: np.ndarray | None = None) -> float:
+    r""":math:`\hat\sigma` of one state's samples ``x`` at times ``t`` (module doc; None:
+    evenly spaced). On an irregular grid the fourth divided differences
+    :math:`d_k = \sum_j c_{kj} x_{k+j}` are normalised to unit noise gain,
+    :math:`d_k / \|c_k\|`, before the MAD (for even spacing this is the module doc's
+    formula; plain differences of irregular samples are not small on a smooth state)."""
     k = NOISE_DIFFERENCES
-    d = np.diff(x, k)
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(math.comb(2 * k, k)))
+    x = np.asarray(x, dtype=np.float64)
+    if t is None:
+        d = np.diff(x, k) / math.sqrt(math.comb(2 * k, k))
+    else:
+        T = np.lib.stride_tricks.sliding_window_view(np.asarray(t, np.float64), k + 1)
+        gaps = T[:, :, None] - T[:, None, :]
+        gaps[:, np.arange(k + 1), np.arange(k + 1)] = 1.0
+        c = 1.0 / np.prod(gaps, axis=2)  # c_kj = 1 / prod_{i != j} (t_j - t_i)
+        X = np.lib.stride_tricks.sliding_window_view(x, k + 1)
+        d = np.sum(c * X, axis=1) / np.linalg.norm(c, axis=1)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))))
 
 
 def _rms(f, t, x) -> float:
@@ -115,7 +128,7 @@ def _smoothing_spline(t: np.ndarray, x: np.ndarray):
     r"""The smoothing spline of one state (module doc) and its :math:`\lambda` (None
     where generalised cross-validation chose it: :func:`_lam_of` recovers it)."""
     f = make_smoothing_spline(t, x)
-    bound = NOISE_FACTOR * noise_level(x)
+    bound = NOISE_FACTOR * noise_level(x, t)
     if _rms(f, t, x) <= bound:
         return f, None
     lo, hi = -30.0, 10.0  # log10(lambda); the residual grows with lambda
@@ -223,7 +236,7 @@ def noise_error(x, t, method: str = DEFAULT_METHOD, *, seed: int = 0) -> np.ndar
     rng = np.random.default_rng(seed)
     out = np.empty_like(x)
     for j in range(x.shape[1]):
-        probes = noise_level(x[:, j]) * rng.normal(size=(len(t), NOISE_PROBES))
+        probes = noise_level(x[:, j], t) * rng.normal(size=(len(t), NOISE_PROBES))
         if method == "spline":
             f, lam = _smoothing_spline(t, x[:, j])
             if lam is None:

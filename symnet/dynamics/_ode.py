@@ -14,10 +14,11 @@ estimator finds :math:`\dot{\mathbf x} = F(\mathbf x, \mathbf u)`, one formula p
    ``random_state`` here override its own) fits every state's derivative over all states
    and controls: one multi-output search, so the compiled training programs are shared
    across states and the time budget is split evenly between them;
-3. with ``weak=True``, every formula on each state's front has its constants refit to
-   the weak (integral) form of the trajectories, and each state's formula is chosen on
-   the weak loss (:mod:`symnet.dynamics._weak`): noisy data judge integrals, not
-   estimated derivatives;
+3. with ``weak=True`` (``"auto"``, the default: on noisy data, step 1), every formula
+   on each state's front has its constants refit to the weak (integral) form of the
+   trajectories, and each state's formula is chosen on the weak loss
+   (:mod:`symnet.dynamics._weak`): noisy data judge integrals, not estimated
+   derivatives;
 4. with ``refine=True`` (default), the selected system's constants are refit jointly
    against the trajectories by integrating it (multiple shooting) and re-rounded
    (:func:`symnet.dynamics._refine.refine_system`), kept only where the trajectories are
@@ -66,24 +67,28 @@ REFINE_SHARE = 0.2
 REFINE_MIN_SECONDS = 5.0
 
 
-def _reliability(data, dots, method) -> tuple[np.ndarray, list[float]]:
+def _reliability(data, dots, method) -> tuple[np.ndarray, list[float], bool]:
     r"""The estimated derivatives' weights ``(n_rows, n_states)``
-    (:func:`~symnet.dynamics.reliability`) and each state's error level: the weighted
+    (:func:`~symnet.dynamics.reliability`), each state's error level: the weighted
     mean of the squared :func:`~symnet.dynamics.disagreement` (the discretisation's
     error) plus :func:`~symnet.dynamics.noise_error` (the noise's) over the weighted
     variance of its derivative, a normalised loss below which formulas cannot be told
-    apart by the estimated derivatives (the selection's tolerance)."""
+    apart by the estimated derivatives (the selection's tolerance), and whether the
+    noise's part exceeds the discretisation's in some state (noisy data, where
+    ``weak="auto"`` uses the weak form)."""
     pairs = list(zip(data.x, data.t, strict=True))
     D = [disagreement(a, ts, method) for a, ts in pairs]
     W = np.vstack([reliability(d, v) for d, v in zip(D, dots, strict=True)])
-    E = np.vstack([d**2 + noise_error(a, ts, method) for d, (a, ts) in zip(D, pairs, strict=True)])
-    V = np.vstack(dots)
-    tol = []
+    N = np.vstack([noise_error(a, ts, method) for a, ts in pairs])
+    D2, V = np.vstack(D) ** 2, np.vstack(dots)
+    tol, noisy = [], False
     for k in range(V.shape[1]):
         w = W[:, k]
         var = np.average((V[:, k] - np.average(V[:, k], weights=w)) ** 2, weights=w)
-        tol.append(float(np.average(E[:, k], weights=w) / var) if var > 0 else 0.0)
-    return W, tol
+        noise, grid = np.average(N[:, k], weights=w), np.average(D2[:, k], weights=w)
+        tol.append(float((noise + grid) / var) if var > 0 else 0.0)
+        noisy = noisy or bool(noise > grid)
+    return W, tol, noisy
 
 
 def _widest(user, tol: list[float]) -> list[float]:
@@ -118,7 +123,11 @@ class SymbolicODE(BaseEstimator):
       differentiation: how derivatives are estimated when ``fit`` gets no ``x_dot``: a
         key of :data:`symnet.dynamics.METHODS` (``"spline"``, the default, does best at
         1 % noise; ``"finite_difference"``, ``"savgol"``).
-      weak: refit and choose each state's formula on the weak form (module doc, step 3).
+      weak: refit and choose each state's formula on the weak form (module doc, step 3):
+        True, False, or ``"auto"`` (default): where the derivatives were estimated and
+        the noise's part of their error exceeds the discretisation's in some state
+        (:func:`~symnet.dynamics.noise_error`; on ODEBench every system at 1 % noise and
+        none at noise 0, nor any chaotic flow at noise 0).
       refine: refit the selected system's constants against the trajectories (module
         doc, step 4).
       max_time: wall-clock budget of ``fit`` in seconds for the whole system (None:
@@ -130,6 +139,7 @@ class SymbolicODE(BaseEstimator):
         state, a list (the search's formulas, before refinement; with ``weak``, a
         ``weak_loss`` column: each formula's weak loss after its weak refit).
       system_: the selected right-hand sides (sympy, user names), refined.
+      weak_: whether the weak form chose the formulas.
       refinement_: the refinement's windowed errors ``before`` and ``after`` and whether
         the refined constants were ``kept`` (empty without refinement).
       regressor_: the fitted multi-output :class:`symnet.SymbolicRegressor`.
@@ -152,7 +162,7 @@ class SymbolicODE(BaseEstimator):
         *,
         regressor: SymbolicRegressor | None = None,
         differentiation: str = DEFAULT_METHOD,
-        weak: bool = False,
+        weak: bool | str = "auto",
         refine: bool = True,
         max_time: float | None = None,
         random_state=None,
@@ -196,6 +206,8 @@ class SymbolicODE(BaseEstimator):
           run_dir: a new (or empty) directory receiving the equations, the selected
             system and the pickled model (never overwritten; see ``SymbolicRegressor``).
         """
+        if self.weak not in (True, False, "auto"):
+            raise ValueError(f"`weak` must be True, False or 'auto', got {self.weak!r}.")
         if self.differentiation not in METHODS:
             raise ValueError(
                 f"`differentiation` must be one of {sorted(METHODS)}, "
@@ -207,9 +219,9 @@ class SymbolicODE(BaseEstimator):
             _persist.check_new_run_dir(run_dir)
         data = trajectories(x, t, x_dot, u, feature_names)
         dots = self._derivatives(data)
-        weights = None
+        weights, noisy = None, False
         if not data.x_dot:  # estimated: transients faster than the sampling weigh less
-            weights, tol = _reliability(data, dots, self.differentiation)
+            weights, tol, noisy = _reliability(data, dots, self.differentiation)
             model.set_params(selection_tolerance=_widest(model.selection_tolerance, tol))
         columns = [np.vstack(data.x)]
         if data.u is not None:
@@ -233,7 +245,8 @@ class SymbolicODE(BaseEstimator):
         self.random_seed_ = model.random_seed_
         states, controls = self._symbols()
         system = [model.sympy(output=k) for k in range(self.n_states_)]
-        if self.weak:
+        self.weak_ = bool(self.weak is True or (self.weak == "auto" and noisy))
+        if self.weak_:
             system = self._weak(data, np.hstack(columns), states + controls)
         self.refinement_ = {}
         left = None if self.max_time is None else self.max_time - (time.monotonic() - start)

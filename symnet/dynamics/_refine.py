@@ -220,7 +220,7 @@ def refine_system(exprs, states, controls, xs, ts, us, starts, time_left=None):
         best, error = values, before
         if after < before:
             best, error = theta, after
-        bound = _rounding_bound(error, _noise_share(xs, scale), X.size)
+        bound = _rounding_bound(error, _noise_share(xs, ts, scale), X.size)
         z = np.concatenate([best, np.ravel(X0)])
         reps, z = _round(
             lambda z: np.asarray(joint(jnp.asarray(z), X0.shape)), z, p, bound, deadline
@@ -230,10 +230,13 @@ def refine_system(exprs, states, controls, xs, ts, us, starts, time_left=None):
         return [e.xreplace({c: reps[k] for k, c in enumerate(consts)}) for e in lifted], info
 
 
-def _noise_share(xs, scale) -> float:
+def _noise_share(xs, ts, scale) -> float:
     r""":math:`\nu` of the module doc: the windowed error the samples' noise alone
     leaves."""
-    sig2 = np.mean([[noise_level(a[:, i]) ** 2 for i in range(a.shape[1])] for a in xs], 0)
+    pairs = zip(xs, ts, strict=True)
+    sig2 = np.mean(
+        [[noise_level(a[:, i], t) ** 2 for i in range(a.shape[1])] for a, t in pairs], 0
+    )
     return float(np.mean(sig2 / scale**2))
 
 
