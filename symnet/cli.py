@@ -280,8 +280,11 @@ def ode(
     run_dir: Path = typer.Option(None, "--run-dir", help="New directory for the results."),
     seed: int = typer.Option(0, help="Random seed."),
     differentiation: str = typer.Option("spline", help="spline, savgol or finite_difference."),
-    weak: bool = typer.Option(
-        False, "--weak", help="Refit and choose the formulas on the weak (integral) form."
+    weak: bool | None = typer.Option(
+        None,
+        "--weak/--no-weak",
+        help="Refit and choose the formulas on the weak (integral) form (default: where "
+        "the data's noise dominates the derivatives' error).",
     ),
     steps: int = typer.Option(DEFAULT_CONFIG.train.steps, help="Training steps per population."),
 ) -> None:
@@ -303,7 +306,7 @@ def ode(
     model = SymbolicODE(
         regressor=SymbolicRegressor(steps=steps),
         differentiation=differentiation,
-        weak=weak,
+        weak="auto" if weak is None else weak,
         max_time=time_budget,
         random_state=seed,
     )
