@@ -12,8 +12,8 @@ from symnet import SymbolicRegressor
 from symnet._refit import refit
 from symnet.dynamics import METHODS, SymbolicODE, differentiate
 from symnet.dynamics._derivatives import disagreement, noise_level, reliability
-from symnet.dynamics._ode import _reliability
 from symnet.dynamics._simulate import integrate, vector_field
+from symnet.dynamics._tolerance import trust
 from symnet.dynamics._trajectories import trajectories
 from symnet.dynamics._weak import weak_select, weak_windows
 
@@ -85,7 +85,7 @@ def test_reliability_weighs_down_an_unresolved_transient() -> None:
     assert np.all(reliability(disagreement(x, t, "savgol"), d) == 1.0)
     # the selection tolerance of the estimate is a normalised loss well below 1, and
     # these noise-free samples are not taken for noisy ones
-    _, tol, noisy = _reliability(trajectories(x, t, None, None, None), [d], "spline")
+    _, tol, noisy = trust(trajectories(x, t, None, None, None), [d], "spline")
     assert 0 < tol[0] < 1e-3 and not noisy
 
 
@@ -359,9 +359,7 @@ def test_weak_auto_turns_on_where_noise_dominates_the_derivatives_error(oscillat
     assert model.weak == "auto" and not model.weak_
     assert all("weak_loss" not in front for front in model.equations_)
     rng = np.random.default_rng(1)
-    noisy = [
-        x + 0.01 * np.sqrt((x**2).mean()).to_numpy() * rng.normal(size=x.shape) for x in xs
-    ]
+    noisy = [x + 0.01 * np.sqrt((x**2).mean()).to_numpy() * rng.normal(size=x.shape) for x in xs]
     fit = SymbolicODE(regressor=FAST, refine=False, random_state=0).fit(noisy, ts)
     assert fit.weak_ and all("weak_loss" in front for front in fit.equations_)
     with pytest.raises(ValueError, match="`weak` must be"):

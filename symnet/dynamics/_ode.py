@@ -43,17 +43,10 @@ from symnet import _persist
 from symnet._estimator import SymbolicRegressor
 from symnet._printing import formula_str
 from symnet._refit import evaluate
-from symnet.dynamics._derivatives import (
-    DEFAULT_METHOD,
-    METHODS,
-    differentiate,
-    disagreement,
-    noise_error,
-    reliability,
-    smooth,
-)
+from symnet.dynamics._derivatives import DEFAULT_METHOD, METHODS, differentiate, smooth
 from symnet.dynamics._refine import refine_system
 from symnet.dynamics._simulate import integrate, vector_field
+from symnet.dynamics._tolerance import trust, widest
 from symnet.dynamics._trajectories import arrays, as_list, trajectories
 from symnet.dynamics._weak import weak_select, weak_windows
 
@@ -65,44 +58,6 @@ REFINE_SHARE = 0.2
 #: With ``max_time``, the refinement is skipped when fewer seconds than this are left
 #: (compiling the shooting solver alone takes seconds).
 REFINE_MIN_SECONDS = 5.0
-
-
-def _reliability(data, dots, method) -> tuple[np.ndarray, list[float], bool]:
-    r"""The estimated derivatives' weights ``(n_rows, n_states)``
-    (:func:`~symnet.dynamics.reliability`), each state's error level: the weighted
-    mean of the squared :func:`~symnet.dynamics.disagreement` (the discretisation's
-    error) plus :func:`~symnet.dynamics.noise_error` (the noise's) over the weighted
-    variance of its derivative, a normalised loss below which formulas cannot be told
-    apart by the estimated derivatives (the selection's tolerance), and whether the
-    noise's part exceeds the discretisation's in some state (noisy data, where
-    ``weak="auto"`` uses the weak form)."""
-    pairs = list(zip(data.x, data.t, strict=True))
-    D = [disagreement(a, ts, method) for a, ts in pairs]
-    W = np.vstack([reliability(d, v) for d, v in zip(D, dots, strict=True)])
-    N = np.vstack([noise_error(a, ts, method) for a, ts in pairs])
-    D2, V = np.vstack(D) ** 2, np.vstack(dots)
-    tol, noisy = [], False
-    for k in range(V.shape[1]):
-        w = W[:, k]
-        var = np.average((V[:, k] - np.average(V[:, k], weights=w)) ** 2, weights=w)
-        noise, grid = np.average(N[:, k], weights=w), np.average(D2[:, k], weights=w)
-        tol.append(float((noise + grid) / var) if var > 0 else 0.0)
-        noisy = noisy or bool(noise > grid)
-    return W, tol, noisy
-
-
-def _widest(user, tol: list[float]) -> list[float]:
-    """Per state, the larger of the user's ``selection_tolerance`` (None, a number or one
-    per state) and ``tol``."""
-    if user is None:
-        return tol
-    users = list(user) if isinstance(user, (list, tuple, np.ndarray)) else [user] * len(tol)
-    if len(users) != len(tol):
-        raise ValueError(
-            f"`regressor`'s `selection_tolerance` must give one tolerance per state "
-            f"({len(tol)}), got {len(users)}."
-        )
-    return [max(float(u), t) for u, t in zip(users, tol, strict=True)]
 
 
 def _r2(truth: np.ndarray, pred: np.ndarray) -> float:
@@ -221,8 +176,8 @@ class SymbolicODE(BaseEstimator):
         dots = self._derivatives(data)
         weights, noisy = None, False
         if not data.x_dot:  # estimated: transients faster than the sampling weigh less
-            weights, tol, noisy = _reliability(data, dots, self.differentiation)
-            model.set_params(selection_tolerance=_widest(model.selection_tolerance, tol))
+            weights, tol, noisy = trust(data, dots, self.differentiation)
+            model.set_params(selection_tolerance=widest(model.selection_tolerance, tol))
         columns = [np.vstack(data.x)]
         if data.u is not None:
             columns.append(np.vstack(data.u))
