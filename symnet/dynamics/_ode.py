@@ -200,7 +200,7 @@ class SymbolicODE(BaseEstimator):
         self.random_seed_ = model.random_seed_
         states, controls = self._symbols()
         system = [model.sympy(output=k) for k in range(self.n_states_)]
-        self.weak_ = bool(self.weak is True or (self.weak == "auto" and noisy))
+        self.weak_ = noisy if self.weak == "auto" else bool(self.weak)
         if self.weak_:
             system = self._weak(data, np.hstack(columns), states + controls)
         self.refinement_ = {}
