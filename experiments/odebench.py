@@ -24,8 +24,11 @@ state. Scoring:
   states, averaged over states; ``-inf`` when the simulation blows up);
 - generalisation R^2: the same from the second initial condition.
 
-Methods: ``symnet`` (``SymbolicODE(max_time=--time)``, the budget for the whole system),
-``symnet-weak`` (the same with ``weak=True``) and ``pysindy`` (SINDy with its default
+Methods: ``symnet`` (``SymbolicODE(max_time=--time)`` with its defaults, ``weak="auto"``
+among them; the budget is for the whole system; records before 2026-12-04 19:40, up to
+commit a6a1896, were run with ``weak=False`` under this name), ``symnet-weak`` (the same
+with ``weak=True``), ``symnet-deriv`` (``weak=False``: derivatives only) and ``pysindy``
+(SINDy with its default
 STLSQ, a polynomial library of degree 3 plus Fourier terms, smoothed finite
 differences). One process per (system, method, noise, seed), pinned to its own core(s)
 and killed after ``2 * time + 120`` s; one JSON line per finished system in
@@ -50,7 +53,9 @@ from symnet.systems import ODEBENCH_TIMES
 
 #: Suites: the share of the recorded times kept.
 SUITES = {"odebench": 1.0, "odebench_sub50": 0.5, "chaotic": 1.0}
-METHODS = ("symnet", "symnet-weak", "pysindy")
+METHODS = ("symnet", "symnet-weak", "symnet-deriv", "pysindy")
+#: ``SymbolicODE``'s ``weak`` setting of each symnet method.
+WEAK = {"symnet": "auto", "symnet-weak": True, "symnet-deriv": False}
 #: States recorded over the 10 periods of a chaotic flow's run (dysts' 100 per period).
 CHAOTIC_POINTS = 1000
 
@@ -135,7 +140,7 @@ def _pysindy(x, t, states):
     ]
 
 
-def _symnet(x, t, states, max_time, seed, weak=False):
+def _symnet(x, t, states, max_time, seed, weak="auto"):
     from symnet.dynamics import SymbolicODE
 
     model = SymbolicODE(max_time=max_time, random_state=seed, weak=weak)
@@ -170,7 +175,7 @@ def run_one(task: str, method: str, noise: float, seed: int, max_time: float) ->
     t0 = time.perf_counter()
     refinement = None
     if method.startswith("symnet"):
-        found, refinement = _symnet(x, t, states, max_time, seed, weak=method == "symnet-weak")
+        found, refinement = _symnet(x, t, states, max_time, seed, weak=WEAK[method])
     else:
         found = _pysindy(x, t, states)
     wall = time.perf_counter() - t0

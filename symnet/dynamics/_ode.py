@@ -219,7 +219,7 @@ class SymbolicODE(BaseEstimator):
     def _weak(self, data, Z, symbols) -> list[sympy.Expr]:
         """Each state's front refit on the weak form and its formula chosen there (module
         doc, step 3); the weak losses become the fronts' ``weak_loss`` column."""
-        Q, B = weak_windows(data.t, data.x)
+        form = weak_windows(data.t, data.x)
         system = []
         for k, front in enumerate(self.equations_):
             expr, table = weak_select(
@@ -227,8 +227,8 @@ class SymbolicODE(BaseEstimator):
                 list(front["complexity"]),
                 symbols,
                 Z,
-                B[:, k],
-                Q,
+                k,
+                form,
                 self.regressor_.model_selection,
             )
             self.equations_[k] = front.assign(weak_loss=[loss for _, loss in table])
