@@ -1,13 +1,18 @@
-"""Training throughput of the population trainer for populations of 1, 8 and 64 networks.
+"""Training throughput of the population trainer for populations of 1 to 256 networks,
+against the machine's measured fp32 matrix-multiply peak.
 
 For each preset (symnet's default network and EQL, both on 2 inputs) and population size:
 1000 points, full batch, the default `TrainConfig` schedule shortened to `--steps` steps. The
 first `run` call of `--steps` steps includes tracing and compilation; a second call of the
 same `--steps` steps from the same initial state runs the compiled program only. Reports
-steps/s = steps / (second-call time) and member-steps/s = population * steps/s, and writes a
-markdown table.
+steps/s = steps / (second-call time), member-steps/s = population * steps/s, and the achieved
+GFLOP/s = (XLA's flop count of one population step, `PopulationTrainer.step_cost`) *
+steps/s, as a share of the peak: the best of `--peak-repeats` timed fp32 matmuls of
+`--peak-n` x `--peak-n` matrices with `jnp.dot` in the same process (2 n^3 flops each).
+XLA counts transcendentals (sin, exp, log) apart from flops; they are listed, not added.
+Writes a markdown table.
 
-    .venv/bin/python experiments/population_throughput.py [--steps 200] [--out DIR]
+    taskset -c 0 .venv/bin/python experiments/population_throughput.py [--steps 200] [--out DIR]
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ PRESETS = {
     "default_network": functools.partial(default_network, 2),
     "eql": functools.partial(eql, 2),
 }
-POPULATIONS = (1, 8, 64)
+POPULATIONS = (1, 8, 64, 256)
 N_POINTS = 1000
 
 
@@ -70,7 +75,11 @@ def measure(model_fn, population: int, steps: int, seed: int, x, y) -> dict:
             raise RuntimeError("the second call did not repeat the first")
     n_params = sum(int(np.prod(a.shape[1:])) for a in jax.tree.leaves(params))
     second_s = t2 - t1
+    cost = trainer.step_cost(state, x, y)
     return {
+        "flops_per_step": cost["flops"],
+        "transcendentals_per_step": cost["transcendentals"],
+        "gflops": cost["flops"] * steps / second_s / 1e9,
         "population": population,
         "params": n_params,
         "first_s": t1 - t0,
@@ -82,7 +91,21 @@ def measure(model_fn, population: int, steps: int, seed: int, x, y) -> dict:
     }
 
 
-def write_report(path: str, args, argv: list[str], rows: list[dict]) -> None:
+def matmul_peak(n: int, repeats: int) -> float:
+    """The best fp32 GFLOP/s of ``repeats`` timed ``jnp.dot`` calls on n x n matrices."""
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+    dot = jax.jit(jnp.dot)
+    jax.block_until_ready(dot(a, b))  # compiled
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(dot(a, b))
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def write_report(path: str, args, argv: list[str], rows: list[dict], peak: float) -> None:
     cmd = " ".join([".venv/bin/python", "experiments/population_throughput.py", *argv])
     with open(path, "w") as f:
         f.write("# Population trainer throughput\n\n")
@@ -113,15 +136,24 @@ def write_report(path: str, args, argv: list[str], rows: list[dict]) -> None:
             "\n\n"
         )
         f.write(
-            "| preset | population | params / member | first call (s) | compile (s) | "
-            "second call (s) | steps/s | member-steps/s | median last-step MSE |\n"
+            f"Peak: fp32 `jnp.dot` of {args.peak_n} x {args.peak_n} matrices, best of "
+            f"{args.peak_repeats}: **{peak:.1f} GFLOP/s** (same process, same devices). "
+            "GFLOP/s = XLA's flops of one population step x steps/s (transcendentals not "
+            "counted); % peak = GFLOP/s / peak.\n\n"
         )
-        f.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+        f.write(
+            "| preset | population | params / member | first call (s) | compile (s) | "
+            "second call (s) | steps/s | member-steps/s | MFLOP / step | "
+            "transcendentals / step (M) | GFLOP/s | % peak | median last-step MSE |\n"
+        )
+        f.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
         for r in rows:
             f.write(
                 f"| {r['preset']} | {r['population']} | {r['params']} | {r['first_s']:.2f} | "
                 f"{r['compile_s']:.2f} | {r['second_s']:.3f} | {r['steps_per_s']:.0f} | "
-                f"{r['member_steps_per_s']:.0f} | {r['median_mse']:.3g} |\n"
+                f"{r['member_steps_per_s']:.0f} | {r['flops_per_step'] / 1e6:.2f} | "
+                f"{r['transcendentals_per_step'] / 1e6:.2f} | {r['gflops']:.2f} | "
+                f"{r['gflops'] / peak:.1%} | {r['median_mse']:.3g} |\n"
             )
 
 
@@ -135,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         default=os.path.join(os.path.dirname(__file__), "results"),
         help="directory of the markdown report",
     )
+    ap.add_argument("--peak-n", type=int, default=2048, help="matmul size of the peak")
+    ap.add_argument("--peak-repeats", type=int, default=10)
     args = ap.parse_args(argv)
     if args.steps < 1:
         ap.error(f"--steps must be >= 1, got {args.steps}")
+    peak = matmul_peak(args.peak_n, args.peak_repeats)
+    print(f"fp32 matmul peak {peak:.1f} GFLOP/s", flush=True)
     x, y = make_data(args.seed)
     rows = []
     for name, model_fn in PRESETS.items():
@@ -147,12 +183,13 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{name:>16} pop={population:>3}  first {row['first_s']:6.2f}s  second "
                 f"{row['second_s']:6.3f}s  {row['steps_per_s']:8.0f} steps/s  "
-                f"{row['member_steps_per_s']:9.0f} member-steps/s",
+                f"{row['member_steps_per_s']:9.0f} member-steps/s  "
+                f"{row['gflops']:7.2f} GFLOP/s ({row['gflops'] / peak:.1%} of peak)",
                 flush=True,
             )
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "population_throughput.md")
-    write_report(path, args, argv, rows)
+    write_report(path, args, argv, rows, peak)
     print(f"wrote {path}")
     return 0
 

@@ -14,6 +14,7 @@ from symnet import systems as systems
 from symnet import units as units
 from symnet._compile_cache import cache_dir as cache_dir
 from symnet._compile_cache import set_cache_dir as set_cache_dir
+from symnet._devices import init_distributed as init_distributed
 from symnet._export import export_member as export_member
 from symnet._losses import l1 as l1
 from symnet._losses import smoothed_l_half as smoothed_l_half

@@ -37,6 +37,7 @@ from symnet.search import (
     SearchConfig,
     front_scores,
     pareto_front,
+    restarts_for,
     search,
     select,
 )
@@ -59,7 +60,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         :func:`symnet.register_primitive`); None (default) keeps the preset's units
         (identity, sin, exp, log, sqrt, mul, div). See :mod:`symnet._operators`.
       width: units per primitive group.
-      n_restarts: independent initialisations per sparsity strength.
+      n_restarts: independent initialisations per sparsity strength; ``"auto"`` sizes
+        them from the hardware (a multiple of the device count, so the population splits
+        evenly; on a GPU or TPU, and with ``max_time``, doubled while a step of twice the
+        members costs at most 1.3 times as long and fits in memory, up to 64 times the
+        default: :func:`symnet._devices.auto_restarts`).
       sparsity: sparsity-penalty strengths (a population axis).
       steps: training steps (warm-up 1/4, sparsify 1/2, fine-tune 1/4).
       learning_rate: Adam step size.
@@ -114,6 +119,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
       X_units_, y_units_: the units the fit was given, as dimensions over base units (None
         without units).
       selection_: index of the selected row (a list for multi-output).
+      n_restarts_: the restarts per sparsity strength the search ran (``n_restarts``, or
+        what ``"auto"`` chose on this machine).
       feature_names_in_: variable names (DataFrame columns or ``x0, x1, ...``).
       named_features_: whether those names came from the user (a DataFrame or
         ``variable_names``); then ``predict`` matches a DataFrame's columns to them by name.
@@ -134,7 +141,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         unary_operators: list[str] | None = None,
         binary_operators: list[str] | None = None,
         width: int = DEFAULT_CONFIG.width,
-        n_restarts: int = DEFAULT_CONFIG.n_restarts,
+        n_restarts: int | str = DEFAULT_CONFIG.n_restarts,
         sparsity: tuple[float, ...] = DEFAULT_CONFIG.sparsity,
         steps: int = DEFAULT_CONFIG.train.steps,
         learning_rate: float = DEFAULT_CONFIG.train.learning_rate,
@@ -235,6 +242,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         units = (X_units, y_units, self.dimensional_constants)
         datasets, names = datasets_of(X, y, sample_weight, variable_names, key, config, units)
         n_out = len(datasets)
+        config = restarts_for(config, datasets[0], budget)  # n_restarts="auto": one size
         tols = [output_tolerance(self.selection_tolerance, k, n_out) for k in range(n_out)]
         self._internal_symbols = list(datasets[0].symbols)
         self._user_symbols = [sympy.Symbol(n, real=True) for n in names]
@@ -267,6 +275,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.equations_ = fronts[0] if len(fronts) == 1 else fronts
         self.selection_ = selections[0] if len(fronts) == 1 else selections
         self.random_seed_ = seed
+        self.n_restarts_ = config.n_restarts
         self.run_dir_ = None if run_dir is None else str(run_dir)
         if run_dir is not None:
             _persist.write_run(self, run_dir)

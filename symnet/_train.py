@@ -31,7 +31,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from symnet._devices import shard_population
+from symnet._devices import replicate, shard_population, to_host
 from symnet._losses import PENALTIES, sparsity_penalty, weighted_mse
 from symnet.layers import Mask, SymbolicNetwork
 from symnet.pruning import apply_masks, magnitude_masks
@@ -253,7 +253,8 @@ class PopulationTrainer:
 
     def predict(self, state: TrainState, x: jax.Array) -> jax.Array:
         """Outputs of every member, shape (population, batch, n_outputs)."""
-        return self._predict(state.params, state.masks, jnp.asarray(x, jnp.float32))[0]
+        x = replicate(jnp.asarray(x, jnp.float32), like=state.lam)
+        return to_host(self._predict(state.params, state.masks, x)[0])
 
     # -- training ------------------------------------------------------------------------------
     def _member_loss(self, params, masks, x, y, w, lam, sparsity, domain):
@@ -317,12 +318,31 @@ class PopulationTrainer:
         x = jnp.asarray(x, jnp.float32)
         y = jnp.asarray(y, jnp.float32)
         w = jnp.ones(x.shape[0], jnp.float32) if w is None else jnp.asarray(w, jnp.float32)
-        return self._run(state, x, y, w, schedule, jnp.asarray(n_steps, jnp.int32))
+        n_steps = jnp.asarray(n_steps, jnp.int32)
+        # several processes: the data replicated over the population's mesh
+        x, y, w, schedule, n_steps = replicate((x, y, w, schedule, n_steps), like=state.lam)
+        return self._run(state, x, y, w, schedule, n_steps)
+
+    def step_cost(self, state: TrainState, x, y, w=None) -> dict[str, float]:
+        """XLA's cost estimate of one training step of the whole population (the
+        fine-tune phase, as compiled for these shapes): ``{"flops": ...,
+        "transcendentals": ...}``, each an operation count (XLA counts a ``sin`` or
+        ``exp`` as one transcendental, not as flops). Compiles a one-step program."""
+        x = jnp.asarray(x, jnp.float32)
+        y = jnp.asarray(y, jnp.float32)
+        w = jnp.ones(x.shape[0], jnp.float32) if w is None else jnp.asarray(w, jnp.float32)
+        step_all = jax.vmap(self._member_step, in_axes=(0, 0, 0, 0, 0, None, None, None, None))
+        phase = (jnp.float32(1.0), jnp.float32(1e-3), jnp.float32(1.0))
+        args = (state.params, state.masks, state.opt_state, state.key, state.lam, x, y, w, phase)
+        cost = jax.jit(step_all).lower(*args).compile().cost_analysis()
+        cost = cost[0] if isinstance(cost, list) else cost
+        return {k: float(cost.get(k, 0.0)) for k in ("flops", "transcendentals")}
 
     def finalize(self, state: TrainState) -> TrainState:
-        """Masked weights set to exactly 0 (for export)."""
+        """Masked weights set to exactly 0 (for export); a population split over several
+        processes is gathered whole into each."""
         params = jax.vmap(apply_masks)(state.params, state.masks)
-        return state._replace(params=params)
+        return to_host(state._replace(params=params))
 
 
 @functools.lru_cache(maxsize=16)

@@ -74,6 +74,19 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _restarts(text: str) -> int | str:
+    """``--restarts``: a positive integer or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        _fail(f"--restarts must be a positive integer or 'auto', got {text!r}.")
+    return n
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         _fail(f"data file {str(path)!r} does not exist.")
@@ -143,8 +156,9 @@ def fit(
     seed: int = typer.Option(0, help="Random seed."),
     selection: str = typer.Option("best", help="Model selection: best, accuracy or score."),
     steps: int = typer.Option(DEFAULT_CONFIG.train.steps, help="Training steps per population."),
-    restarts: int = typer.Option(
-        DEFAULT_CONFIG.n_restarts, help="Restarts per sparsity strength."
+    restarts: str = typer.Option(
+        str(DEFAULT_CONFIG.n_restarts),
+        help="Restarts per sparsity strength, or 'auto' (sized from the devices).",
     ),
     preset: list[str] = typer.Option(
         None, "--preset", help="Architecture (repeat for several); default: default, rational."
@@ -193,7 +207,7 @@ def fit(
         random_state=seed,
         model_selection=selection,
         steps=steps,
-        n_restarts=restarts,
+        n_restarts=_restarts(restarts),
         preset=tuple(preset) if preset else DEFAULT_CONFIG.preset,
         views=tuple(views) if views else DEFAULT_CONFIG.views,
         warm_start=warm_start,

@@ -39,6 +39,7 @@ from symnet.search._data import Data as Data
 from symnet.search._decompose import decompose as decompose
 from symnet.search._decompose import sub_problems as sub_problems
 from symnet.search._discover import discover as discover
+from symnet.search._discover import restarts_for as restarts_for
 from symnet.search._discover import search as search
 from symnet.search._factors import elasticities as elasticities
 from symnet.search._factors import power_factors as power_factors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
 
 from symnet._operators import OPERATOR_PRESETS
 from symnet._primitives import resolve_primitives
@@ -19,6 +20,10 @@ __all__ = ["DEFAULT_CONFIG", "DETERMINISTIC_SIMPLIFY_SECONDS", "SearchConfig"]
 DETERMINISTIC_SIMPLIFY_SECONDS = 30.0
 
 
+#: Restarts per sparsity strength by default, and where ``n_restarts="auto"`` starts.
+DEFAULT_RESTARTS = 8
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SearchConfig:
     """Settings of a search (:func:`symnet.search.discover`); the one set of defaults.
@@ -31,7 +36,10 @@ class SearchConfig:
         every data view is searched with each architecture in turn (a population per
         (architecture, view) slot: all views with the first architecture, then the next).
       width: units per primitive group (presets that take it).
-      n_restarts: independent initialisations per sparsity strength.
+      n_restarts: independent initialisations per sparsity strength, or ``"auto"``: sized
+        from the hardware when the search starts (:func:`symnet._devices.auto_restarts`:
+        a multiple of the device count; on accelerators, doubled while the device has
+        room; without a deadline, or on CPUs, not probed).
       sparsity: sparsity strengths; population size = n_restarts * len(sparsity).
       train: population trainer settings.
       max_candidates: members exported and refit per slot: the (active weights,
@@ -81,7 +89,7 @@ class SearchConfig:
 
     preset: str | tuple[str, ...] = ("default", "rational")
     width: int = 2
-    n_restarts: int = 8
+    n_restarts: int | str = DEFAULT_RESTARTS
     sparsity: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
     train: TrainConfig = TrainConfig(batch_size=256)
     max_candidates: int = 10
@@ -115,8 +123,9 @@ class SearchConfig:
         r = self.rounds
         if r is not None and (type(r) is not int or r < 1):
             raise ValueError(f"`rounds` must be None or an integer >= 1, got {r!r}.")
-        if self.n_restarts < 1:
-            raise ValueError(f"`n_restarts` must be >= 1, got {self.n_restarts!r}.")
+        n = self.n_restarts
+        if n != "auto" and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise ValueError(f"`n_restarts` must be an integer >= 1 or 'auto', got {n!r}.")
         if not self.sparsity or any(s < 0 for s in self.sparsity):
             raise ValueError(f"`sparsity` must be non-empty and >= 0, got {self.sparsity!r}.")
         check_views(self.views)
@@ -146,6 +155,8 @@ class SearchConfig:
 
     @property
     def population_size(self) -> int:
+        if self.n_restarts == "auto":
+            raise ValueError("`n_restarts='auto'` is resolved when a search starts.")
         return self.n_restarts * len(self.sparsity)
 
     def model_fn(self, n_inputs: int, preset: str | None = None):

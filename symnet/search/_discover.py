@@ -45,6 +45,7 @@ from symnet.search._decompose import decompose
 from symnet.search._group_library import group_library_stage, symmetry_fits
 from symnet.search._library import library_stage
 from symnet.search._polish import polish_front
+from symnet.search._population import resolve_restarts
 from symnet.search._products import product_stage
 from symnet.search._rational import rational_stage
 from symnet.search._reduce import reduce
@@ -63,7 +64,12 @@ from symnet.search._units import (
 from symnet.search._views import make_views
 from symnet.units import Units
 
-__all__ = ["discover", "search"]
+__all__ = ["discover", "restarts_for", "search"]
+
+
+#: Key folded into the search's key for the throw-away populations sizing
+#: ``n_restarts="auto"`` on an accelerator.
+_AUTO_KEY = 7_777_778
 
 
 def _silent(stage: str, fraction: float) -> None:
@@ -88,6 +94,7 @@ def search(
     groups = unit_groups(data)  # [] without units
     units = unit_views(data, config, groups)
     views = units + make_views(data.X, data.y, data.symbols, config.views)
+    config = restarts_for(config, data, budget)  # n_restarts="auto" sized here
     starts = baselines(data, budget) + unit_baselines(data, budget, groups)
     state = SearchState.start(data.key, config.presets, views, starts, lead=lead(units))
     state = warm_up(state, data, config, budget)
@@ -130,6 +137,13 @@ def with_networks(front: list[Candidate], state) -> list[Candidate]:
     best = min(nets, key=lambda c: c.val_nmse).network
     proxy = dataclasses.replace(best, own=False)
     return [c if c.network is not None else dataclasses.replace(c, network=proxy) for c in front]
+
+
+def restarts_for(config: SearchConfig, data: Data, budget: Budget) -> SearchConfig:
+    """``config`` with ``n_restarts="auto"`` resolved for ``data`` on this machine
+    (:func:`~symnet.search._population.resolve_restarts`)."""
+    key = jax.random.fold_in(data.key, _AUTO_KEY)
+    return resolve_restarts(config, data, key=key, timed=budget.deadline is not None)
 
 
 def _solve_part(data: Data, config: SearchConfig, budget: Budget, depth: int):

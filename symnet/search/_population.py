@@ -18,13 +18,15 @@ import numpy as np
 import sympy
 
 from symnet._checkpoint import StateCheckpoints
+from symnet._devices import agree, auto_restarts, check_same
 from symnet._export import member_networks, population_formulas
 from symnet._train import init_population, population_trainer
 from symnet.pruning import prune_population
+from symnet.search._config import DEFAULT_RESTARTS
 from symnet.search._select import loss_front
-from symnet.search._views import view_symbols
+from symnet.search._views import View, view_symbols
 
-__all__ = ["PROBE_STEPS", "Trained", "probe_rate", "train_population"]
+__all__ = ["PROBE_STEPS", "Trained", "probe_rate", "resolve_restarts", "train_population"]
 
 #: Training rows a spline KAN's edges are snapped on.
 SNAP_ROWS = 128
@@ -68,6 +70,8 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
         config.train if plan.steps is None else dataclasses.replace(config.train, steps=plan.steps)
     )
     ckpt = None if ckpt_dir is None else StateCheckpoints(ckpt_dir)
+    # several processes: each must be about to train this same population
+    check_same(X[tr], ys[tr], w[tr], np.int64([size, train.steps]), label=f"{preset} population")
     # Zero steps compile (or load) the training program before the clock of the step rate
     # starts, so the budget plans later slots from what training costs, not compiling.
     t_warm = time.monotonic()
@@ -80,7 +84,7 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
     state = trainer.finalize(state)
     jax.block_until_ready(state.params)
     seconds = time.monotonic() - t0
-    late = plan.deadline is not None and time.monotonic() > plan.deadline
+    late = agree(plan.deadline is not None and time.monotonic() > plan.deadline)
     picks, variants = _shortlist_members(
         trainer, state, X[data.val], ys[data.val, 0], config, late
     )
@@ -117,6 +121,26 @@ def probe_rate(view, data, *, key, config, preset: str) -> float:
     return (time.monotonic() - t0) / PROBE_STEPS
 
 
+def resolve_restarts(config, data, *, key, timed: bool):
+    """``config`` with ``n_restarts="auto"`` replaced by a number
+    (:func:`symnet._devices.auto_restarts`): on an accelerator and with a deadline
+    (``timed``), probed on ``data``'s raw inputs with the first architecture
+    (:func:`probe_rate`, each size compiled once); otherwise the default rounded up to
+    the device count, so a deterministic search does the same work on every machine with
+    as many devices."""
+    if config.n_restarts != "auto":
+        return config
+    probe = None
+    if timed and jax.default_backend() != "cpu":
+        raw = View("raw", data.X, data.y, lambda g: g)
+
+        def probe(n):
+            sized = dataclasses.replace(config, n_restarts=n)
+            return probe_rate(raw, data, key=key, config=sized, preset=config.presets[0])
+
+    return dataclasses.replace(config, n_restarts=auto_restarts(DEFAULT_RESTARTS, probe))
+
+
 def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
     """Runs ``train``'s schedule in chunks of ``config.chunk_steps`` (one compiled program)
     until it ends or, after the first chunk, ``plan.deadline`` passes, checkpointing after
@@ -127,9 +151,9 @@ def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
     if ckpt is not None:
         state = ckpt.restore(state) or state
     done = min(int(state.step), total)
-    while done < total and not (
+    while done < total and not agree(
         n_run > 0 and plan.deadline is not None and time.monotonic() > plan.deadline
-    ):  # at least one chunk: a slot that has paid for compiling trains
+    ):  # at least one chunk: a slot that has paid for compiling trains (process 0's clock)
         n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
         # waits for the chunk: JAX dispatches asynchronously, and the deadline is checked
         # against finished work, not queued work
@@ -140,7 +164,7 @@ def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
             ckpt.save(state)
         report(done / total)
     resumed_past_end = int(state.step) > total  # oversampling already ran before a kill
-    late = plan.deadline is not None and time.monotonic() > plan.deadline
+    late = agree(plan.deadline is not None and time.monotonic() > plan.deadline)
     if config.oversample_worst > 0 and not late and not resumed_past_end:
         # LIES' worst-region oversampling, as sample weights (same compiled program): the
         # points the population fits worst weigh 1 + oversample_worst in extra fine-tuning.
