@@ -79,6 +79,7 @@ def measure(model_fn, population: int, steps: int, seed: int, x, y) -> dict:
     return {
         "flops_per_step": cost["flops"],
         "transcendentals_per_step": cost["transcendentals"],
+        "gbytes_per_s": cost["bytes accessed"] * steps / second_s / 1e9,
         "gflops": cost["flops"] * steps / second_s / 1e9,
         "population": population,
         "params": n_params,
@@ -105,7 +106,24 @@ def matmul_peak(n: int, repeats: int) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def write_report(path: str, args, argv: list[str], rows: list[dict], peak: float) -> None:
+def memory_bandwidth(n: int, repeats: int) -> float:
+    """The best GB/s of ``repeats`` timed ``a * x + y`` over ``n`` float32s (reads two
+    arrays, writes one: 12 n bytes), the STREAM triad in JAX."""
+    x = jnp.ones((n,), jnp.float32)
+    y = jnp.ones((n,), jnp.float32)
+    triad = jax.jit(lambda x, y: 1.5 * x + y)
+    jax.block_until_ready(triad(x, y))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(triad(x, y))
+        best = min(best, time.perf_counter() - t0)
+    return 12 * n / best / 1e9
+
+
+def write_report(
+    path: str, args, argv: list[str], rows: list[dict], peak: float, bandwidth: float
+) -> None:
     cmd = " ".join([".venv/bin/python", "experiments/population_throughput.py", *argv])
     with open(path, "w") as f:
         f.write("# Population trainer throughput\n\n")
@@ -139,21 +157,26 @@ def write_report(path: str, args, argv: list[str], rows: list[dict], peak: float
             f"Peak: fp32 `jnp.dot` of {args.peak_n} x {args.peak_n} matrices, best of "
             f"{args.peak_repeats}: **{peak:.1f} GFLOP/s** (same process, same devices). "
             "GFLOP/s = XLA's flops of one population step x steps/s (transcendentals not "
-            "counted); % peak = GFLOP/s / peak.\n\n"
+            "counted); % peak = GFLOP/s / peak. Memory: the STREAM triad `1.5 * x + y` over "
+            f"{args.bandwidth_n} float32s, best of {args.peak_repeats}: **{bandwidth:.1f} "
+            "GB/s**; GB/s = XLA's bytes accessed by one population step (its fused "
+            "operations' operands and results) x steps/s; % bw = GB/s / the triad's.\n\n"
         )
         f.write(
             "| preset | population | params / member | first call (s) | compile (s) | "
             "second call (s) | steps/s | member-steps/s | MFLOP / step | "
-            "transcendentals / step (M) | GFLOP/s | % peak | median last-step MSE |\n"
+            "transcendentals / step (M) | GFLOP/s | % peak | GB/s | % bw | "
+            "median last-step MSE |\n"
         )
-        f.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+        f.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
         for r in rows:
             f.write(
                 f"| {r['preset']} | {r['population']} | {r['params']} | {r['first_s']:.2f} | "
                 f"{r['compile_s']:.2f} | {r['second_s']:.3f} | {r['steps_per_s']:.0f} | "
                 f"{r['member_steps_per_s']:.0f} | {r['flops_per_step'] / 1e6:.2f} | "
                 f"{r['transcendentals_per_step'] / 1e6:.2f} | {r['gflops']:.2f} | "
-                f"{r['gflops'] / peak:.1%} | {r['median_mse']:.3g} |\n"
+                f"{r['gflops'] / peak:.1%} | {r['gbytes_per_s']:.1f} | "
+                f"{r['gbytes_per_s'] / bandwidth:.0%} | {r['median_mse']:.3g} |\n"
             )
 
 
@@ -169,11 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--peak-n", type=int, default=2048, help="matmul size of the peak")
     ap.add_argument("--peak-repeats", type=int, default=10)
+    ap.add_argument("--bandwidth-n", type=int, default=2**26, help="floats of the triad")
     args = ap.parse_args(argv)
     if args.steps < 1:
         ap.error(f"--steps must be >= 1, got {args.steps}")
     peak = matmul_peak(args.peak_n, args.peak_repeats)
-    print(f"fp32 matmul peak {peak:.1f} GFLOP/s", flush=True)
+    bandwidth = memory_bandwidth(args.bandwidth_n, args.peak_repeats)
+    print(f"fp32 matmul peak {peak:.1f} GFLOP/s, triad {bandwidth:.1f} GB/s", flush=True)
     x, y = make_data(args.seed)
     rows = []
     for name, model_fn in PRESETS.items():
@@ -184,12 +209,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name:>16} pop={population:>3}  first {row['first_s']:6.2f}s  second "
                 f"{row['second_s']:6.3f}s  {row['steps_per_s']:8.0f} steps/s  "
                 f"{row['member_steps_per_s']:9.0f} member-steps/s  "
-                f"{row['gflops']:7.2f} GFLOP/s ({row['gflops'] / peak:.1%} of peak)",
+                f"{row['gflops']:7.2f} GFLOP/s ({row['gflops'] / peak:.1%} of peak)  "
+                f"{row['gbytes_per_s']:6.1f} GB/s ({row['gbytes_per_s'] / bandwidth:.0%} of bw)",
                 flush=True,
             )
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "population_throughput.md")
-    write_report(path, args, argv, rows, peak)
+    write_report(path, args, argv, rows, peak, bandwidth)
     print(f"wrote {path}")
     return 0
 

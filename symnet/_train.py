@@ -326,8 +326,9 @@ class PopulationTrainer:
     def step_cost(self, state: TrainState, x, y, w=None) -> dict[str, float]:
         """XLA's cost estimate of one training step of the whole population (the
         fine-tune phase, as compiled for these shapes): ``{"flops": ...,
-        "transcendentals": ...}``, each an operation count (XLA counts a ``sin`` or
-        ``exp`` as one transcendental, not as flops). Compiles a one-step program."""
+        "transcendentals": ..., "bytes accessed": ...}``, operation counts (XLA counts a
+        ``sin`` or ``exp`` as one transcendental, not as flops) and the bytes its fused
+        operations read and write. Compiles a one-step program."""
         x = jnp.asarray(x, jnp.float32)
         y = jnp.asarray(y, jnp.float32)
         w = jnp.ones(x.shape[0], jnp.float32) if w is None else jnp.asarray(w, jnp.float32)
@@ -336,7 +337,8 @@ class PopulationTrainer:
         args = (state.params, state.masks, state.opt_state, state.key, state.lam, x, y, w, phase)
         cost = jax.jit(step_all).lower(*args).compile().cost_analysis()
         cost = cost[0] if isinstance(cost, list) else cost
-        return {k: float(cost.get(k, 0.0)) for k in ("flops", "transcendentals")}
+        keys = ("flops", "transcendentals", "bytes accessed")
+        return {k: float(cost.get(k, 0.0)) for k in keys}
 
     def finalize(self, state: TrainState) -> TrainState:
         """Masked weights set to exactly 0 (for export); a population split over several
