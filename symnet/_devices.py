@@ -64,21 +64,22 @@ MAX_FACTOR = 64
 def auto_restarts(base: int, probe: Callable[[int], float] | None = None) -> int:
     """Restarts per sparsity strength for ``n_restarts="auto"``.
 
-    ``n = ceil(base / d) * d`` with ``d`` the local device count (the population then
-    splits evenly). With ``probe`` (seconds per training step of a population with a
-    given number of restarts; ``inf`` or an exception when it does not fit in memory),
-    ``n`` doubles while ``probe(2 n) <= GROWTH * probe(n)`` and ``2 n <= MAX_FACTOR *
-    base``: members are added while the device runs them nearly for free. On CPUs more
+    ``n = ceil(base / d) * d`` with ``d`` the device count (every process's, with
+    several; the population then splits evenly). With ``probe`` (seconds per training
+    step of a population with a given number of restarts; ``inf`` or an exception when
+    it does not fit in memory), ``n`` doubles while ``probe(2 n) <= GROWTH * probe(n)``
+    and ``2 n <= MAX_FACTOR * base``: members are added while the device runs them
+    nearly for free. On CPUs more
     members cost proportionally more time, so the search passes no probe there.
 
     Example:
-      >>> auto_restarts(8) % jax.local_device_count()
+      >>> auto_restarts(8) % jax.device_count()
       0
       >>> # a device that runs up to 64 restarts in the time of 8, then saturates:
       >>> auto_restarts(8, probe=lambda n: max(1.0, n / 64))
       64
     """
-    d = jax.local_device_count()
+    d = jax.device_count()
     n = math.ceil(base / d) * d
     if probe is None:
         return n

@@ -250,7 +250,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         for k, data in enumerate(datasets):
             label = "fit" if len(datasets) == 1 else f"output {k}"
             ckpt = None
-            if run_dir is not None:
+            if run_dir is not None and jax.process_count() == 1:  # (not across processes)
                 ckpt = os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}")
             with progress_bar(self.verbose, label) as report:
                 cands = search(

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import numbers
 
+import jax
 import numpy as np
 
 from symnet._operators import operator_weights, resolve_operators
@@ -53,6 +54,12 @@ def search_config(est) -> SearchConfig:
         raise ValueError(
             "`deterministic=True` replaces the clock with a fixed amount of work, so "
             f"`max_time` must be None, got {est.max_time!r} (set `rounds` for more work)."
+        )
+    if jax.process_count() > 1 and not est.deterministic:
+        raise ValueError(
+            f"`deterministic` must be True when a fit spans {jax.process_count()} processes "
+            "(symnet.init_distributed): with a clock their searches would differ, got "
+            f"{est.deterministic!r}."
         )
     train = dataclasses.replace(
         DEFAULT_CONFIG.train,

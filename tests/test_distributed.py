@@ -43,7 +43,14 @@ for _ in range(3):
 model = SymbolicRegressor(
     deterministic=True, steps=300, n_restarts=2, rounds=1, views=("raw",), random_state=0
 ).fit(X, y)
+refused = None
+if n > 1:
+    try:  # a clock would let the processes' searches differ
+        SymbolicRegressor(max_time=5).fit(X, y)
+    except ValueError as err:
+        refused = str(err)
 print(json.dumps({
+    "refused": refused,
     "processes": jax.process_count(),
     "devices": jax.device_count(),
     "shards": shards,
@@ -97,3 +104,4 @@ def test_fit_spans_two_processes(tmp_path):
         # each process holds every member after gathering, as one process would
         np.testing.assert_allclose(got["loss"], one["loss"], rtol=1e-4)
         assert got["formulas"] == one["formulas"]
+        assert "`deterministic` must be True" in got["refused"]  # max_time is refused

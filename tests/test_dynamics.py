@@ -301,6 +301,27 @@ def test_noisy_refinement_refuses_a_simple_number_the_noise_would_hide() -> None
     assert out == [sympy.Rational(12, 25) - sympy.Rational(3, 5) * x0]
 
 
+def test_noisy_refinement_tries_three_digits_when_two_do_not_pass() -> None:
+    """ODEBench's Lotka-Volterra (ode27: x0' = x0 (1.84 - 1.45 x1), x1' = -x1 (3 - 1.62
+    x0)) at 1 % noise, as the search left it: two-digit values (1.8, 1.6) are refused,
+    and the three-digit decimals, within two standard errors of the refit, are tried
+    next and pass (with two digits only, the constants stayed floats on seeds 0-2)."""
+    from symnet.dynamics._derivatives import smooth
+    from symnet.dynamics._refine import refine_system
+    from symnet.systems import ODEBENCH_TIMES, odebench_systems
+
+    entry = odebench_systems()["ode27"]
+    x, t = entry.trajectory(0), ODEBENCH_TIMES
+    rng = np.random.default_rng(3)
+    x = x + 0.01 * np.sqrt(np.mean(x**2, axis=0)) * rng.normal(size=x.shape)
+    x0, x1 = entry.system.symbols()
+    found = [x0 * (sympy.Float(1.838) - sympy.Float(1.448) * x1)]
+    found += [x1 * (sympy.Float(1.619) * x0 - 3)]
+    out, _ = refine_system(found, [x0, x1], [], [x], [t], None, [[smooth(x, t)], [x]])
+    R = sympy.Rational
+    assert out == [x0 * (R(46, 25) - R(29, 20) * x1), x1 * (R(81, 50) * x0 - 3)]
+
+
 def test_refinement_keeps_to_the_time_left() -> None:
     """With no time left nothing is refit or rounded (the one timed evaluation aside): the
     system comes back as found; with time to spare, the same result as without a limit."""

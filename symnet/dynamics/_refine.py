@@ -43,7 +43,8 @@ step, :math:`\Delta z_F = -J_F^+ J_k \delta` (forward-difference Jacobian at the
 refined values, no new compile), so correlated constants, an intercept and a slope, are
 rounded together instead of each being refused while the other is held. After the
 simpler values, a constant's short decimal (``DECIMAL_DIGITS`` significant digits:
-``0.4302`` -> ``43/100``) is tried when within ``GATE_ERRORS`` of its standard errors
+``0.4302`` -> ``43/100``, and three digits, ``1.838`` -> ``46/25``, only when nothing
+shorter passed) is tried when within ``GATE_ERRORS`` of its standard errors
 (:math:`\sqrt{\mathrm{diag}(E_0 (J^\top J)^{-1})}`): a noisy fit pins a constant only
 that far, and the bound judges it.
 
@@ -85,8 +86,9 @@ ROUNDING_FLOOR = 1e-10
 #: After the simpler values, a constant's short decimal is tried if within this many of
 #: its standard errors (a noisy fit pins a constant only to its error).
 GATE_ERRORS = 2.0
-#: Significant digits of the short decimals tried.
-DECIMAL_DIGITS = 2
+#: Significant digits of the short decimals tried, in turn: the longer ones only when no
+#: shorter value passed (ODEBench's constants have two or three: ``0.43``, ``1.84``).
+DECIMAL_DIGITS = (2, 3)
 #: Evaluations per constant kept for the rounding when Levenberg–Marquardt's steps are
 #: sized to the time left.
 ROUNDING_TRIALS = 40
@@ -272,13 +274,13 @@ def _standard_errors(J: np.ndarray, mse: float) -> np.ndarray:
     return np.where(np.isfinite(se), se, 0.0)
 
 
-def _short_decimal(v: float, gate: float) -> list[tuple[sympy.Expr, bool]]:
-    """``v`` to ``DECIMAL_DIGITS`` significant digits as a fraction (``0.4302`` ->
-    ``43/100``) if within ``gate`` of it (counted simple then: the fit does not tell
-    them apart), else nothing."""
+def _short_decimal(v: float, gate: float, significant: int) -> list[tuple[sympy.Expr, bool]]:
+    """``v`` to ``significant`` digits as a fraction (``0.4302`` -> ``43/100`` with 2)
+    if within ``gate`` of it (counted simple then: the fit does not tell them apart),
+    else nothing."""
     if v == 0 or not np.isfinite(v):
         return []
-    digits = DECIMAL_DIGITS - 1 - int(np.floor(np.log10(abs(v))))
+    digits = significant - 1 - int(np.floor(np.log10(abs(v))))
     short = round(v, digits)
     if short == 0 or abs(short - v) > gate:
         return []
@@ -314,24 +316,31 @@ def _round(residual, z, p: int, bound, deadline: float | None = None):
         if deadline is not None and time.monotonic() > deadline:
             break
         free = [j for j in range(z.size) if j != k and j not in fixed]
+        gate = GATE_ERRORS * se[k]
+        first, *longer = DECIMAL_DIGITS
+        tiers = [simpler_values(v) + _short_decimal(v, gate, first)]
+        tiers += [_short_decimal(v, gate, n) for n in longer]
         passed = []  # (error, candidate, unknowns) within the bound
-        for cand, simple in simpler_values(v) + _short_decimal(v, GATE_ERRORS * se[k]):
-            if not simple and abs(float(cand) - v) > FRACTION_RTOL * max(1.0, abs(v)):
-                continue
-            held = z.copy()
-            held[k] = float(cand)
-            trials = [held]
-            if J is not None and free:
-                moved = held.copy()
-                step = np.linalg.lstsq(J[:, free], J[:, k] * (float(cand) - v), rcond=None)[0]
-                moved[free] -= step
-                trials.insert(0, moved)
-            errors = [error(w) for w in trials]
-            best = int(np.argmin(errors))
-            if errors[best] <= bound(len(fixed) + 1):
-                passed.append((errors[best], cand, trials[best]))
-                if cand == 0:  # a term that goes: nothing simpler
-                    break
+        for tier in tiers:  # a longer decimal only when nothing shorter passed
+            for cand, simple in tier:
+                if not simple and abs(float(cand) - v) > FRACTION_RTOL * max(1.0, abs(v)):
+                    continue
+                held = z.copy()
+                held[k] = float(cand)
+                trials = [held]
+                if J is not None and free:
+                    moved = held.copy()
+                    shift = J[:, k] * (float(cand) - v)
+                    moved[free] -= np.linalg.lstsq(J[:, free], shift, rcond=None)[0]
+                    trials.insert(0, moved)
+                errors = [error(w) for w in trials]
+                best = int(np.argmin(errors))
+                if errors[best] <= bound(len(fixed) + 1):
+                    passed.append((errors[best], cand, trials[best]))
+                    if cand == 0:  # a term that goes: nothing simpler
+                        break
+            if passed:
+                break
         if passed:
             _, reps[k], z = next((c for c in passed if c[1] == 0), min(passed, key=lambda c: c[0]))
             fixed.add(k)
