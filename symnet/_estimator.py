@@ -10,8 +10,6 @@ data (sympy expressions, arrays, a DataFrame): it pickles.
 
 from __future__ import annotations
 
-import os
-
 import jax
 import numpy as np
 import pandas as pd
@@ -21,7 +19,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from symnet import _persist
 from symnet._export import jax_formula
-from symnet._fit_inputs import datasets_of, dimension_columns, unit_attributes
+from symnet._fit_inputs import (
+    datasets_of,
+    dimension_columns,
+    in_training_order,
+    unit_attributes,
+)
 from symnet._plotting import plot_row
 from symnet._printing import formula_str
 from symnet._progress import progress_bar
@@ -60,11 +63,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         :func:`symnet.register_primitive`); None (default) keeps the preset's units
         (identity, sin, exp, log, sqrt, mul, div). See :mod:`symnet._operators`.
       width: units per primitive group.
-      n_restarts: independent initialisations per sparsity strength; ``"auto"`` sizes
-        them from the hardware (a multiple of the device count, so the population splits
-        evenly; on a GPU or TPU, and with ``max_time``, doubled while a step of twice the
-        members costs at most 1.3 times as long and fits in memory, up to 64 times the
-        default: :func:`symnet._devices.auto_restarts`).
+      n_restarts: independent initialisations per sparsity strength; ``"auto"``: sized from
+        the hardware (:func:`symnet._devices.auto_restarts`).
       sparsity: sparsity-penalty strengths (a population axis).
       steps: training steps (warm-up 1/4, sparsify 1/2, fine-tune 1/4).
       learning_rate: Adam step size.
@@ -249,9 +249,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         fronts, selections, exprs, self._networks = [], [], [], []
         for k, data in enumerate(datasets):
             label = "fit" if len(datasets) == 1 else f"output {k}"
-            ckpt = None
-            if run_dir is not None and jax.process_count() == 1:  # (not across processes)
-                ckpt = os.path.join(run_dir, _persist.CHECKPOINTS, f"output{k}")
+            ckpt = _persist.checkpoint_dir(run_dir, k)
             with progress_bar(self.verbose, label) as report:
                 cands = search(
                     data,
@@ -357,7 +355,8 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X, index: int | None = None) -> np.ndarray:
         """Predictions of the selected formula(s): shape (n,) or (n, n_outputs)."""
         check_is_fitted(self, "equations_")
-        X_arr = check_X(self._in_training_order(X))
+        named = getattr(self, "named_features_", True)
+        X_arr = check_X(in_training_order(X, self.feature_names_in_, named))
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X_arr.shape[1]} features, but SymbolicRegressor is expecting "
@@ -369,26 +368,6 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             for k in range(self.n_outputs_)
         ]
         return outs[0] if self.n_outputs_ == 1 else np.column_stack(outs)
-
-    def _in_training_order(self, X):
-        """``X`` with its columns in training order: a DataFrame is matched to
-        ``feature_names_in_`` by name (as scikit-learn does) when the fit had names (a
-        DataFrame or ``variable_names``); a bare array is taken in training order."""
-        if not (hasattr(X, "columns") and hasattr(X, "to_numpy")):
-            return X
-        if not getattr(self, "named_features_", True):
-            return X.to_numpy()
-        names = [str(n) for n in self.feature_names_in_]
-        by_name = {str(c): c for c in X.columns}
-        missing = [n for n in names if n not in by_name]
-        unknown = [c for c in by_name if c not in names]
-        if missing or unknown or len(by_name) != len(X.columns):
-            raise ValueError(
-                "The feature names should match those that were passed during fit: "
-                f"`X` must have the columns the model was fit on, {names} (any order); "
-                f"missing {missing}, unknown {unknown}, given {[str(c) for c in X.columns]}."
-            )
-        return X[[by_name[n] for n in names]].to_numpy()
 
     def __str__(self) -> str:
         if not hasattr(self, "equations_"):

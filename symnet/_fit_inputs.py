@@ -10,7 +10,7 @@ from symnet._validation import feature_names
 from symnet.search import Data
 from symnet.units import WILDCARD, check_units, dimension_of
 
-__all__ = ["datasets_of", "dimension_columns", "unit_attributes"]
+__all__ = ["datasets_of", "dimension_columns", "in_training_order", "unit_attributes"]
 
 
 def datasets_of(
@@ -84,3 +84,24 @@ def unit_attributes(datasets) -> tuple:
     X_units = None if units[0] is None else [str(d) for d in units[0].inputs]
     targets = [None if u is None or u.target is None else str(u.target) for u in units]
     return X_units, targets[0] if len(targets) == 1 else targets
+
+
+def in_training_order(X, feature_names, named: bool):
+    """``X`` with its columns in training order: a DataFrame is matched to
+    ``feature_names`` by name (as scikit-learn does) when the fit had names (``named``: a
+    DataFrame or ``variable_names``); a bare array is taken in training order."""
+    if not (hasattr(X, "columns") and hasattr(X, "to_numpy")):
+        return X
+    if not named:
+        return X.to_numpy()
+    names = [str(n) for n in feature_names]
+    by_name = {str(c): c for c in X.columns}
+    missing = [n for n in names if n not in by_name]
+    unknown = [c for c in by_name if c not in names]
+    if missing or unknown or len(by_name) != len(X.columns):
+        raise ValueError(
+            "The feature names should match those that were passed during fit: "
+            f"`X` must have the columns the model was fit on, {names} (any order); "
+            f"missing {missing}, unknown {unknown}, given {[str(c) for c in X.columns]}."
+        )
+    return X[[by_name[n] for n in names]].to_numpy()

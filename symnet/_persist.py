@@ -14,7 +14,16 @@ import pickle
 import platform
 from pathlib import Path
 
-__all__ = ["check_new_run_dir", "write_run", "read_run", "MODEL_FILE", "CHECKPOINTS"]
+import jax
+
+__all__ = [
+    "check_new_run_dir",
+    "checkpoint_dir",
+    "write_run",
+    "read_run",
+    "MODEL_FILE",
+    "CHECKPOINTS",
+]
 
 MODEL_FILE = "model.pkl"
 
@@ -57,9 +66,16 @@ def check_new_run_dir(run_dir, *, resume: bool = False) -> Path:
     )
 
 
+def checkpoint_dir(run_dir, output: int) -> str | None:
+    """Where output ``output``'s training checkpoints go in ``run_dir`` (None without a
+    run directory, or when the fit spans several processes: each would write there)."""
+    if run_dir is None or jax.process_count() > 1:
+        return None
+    return os.path.join(run_dir, CHECKPOINTS, f"output{output}")
+
+
 def _versions() -> dict:
     import flax
-    import jax
     import numpy
     import optax
     import sympy
