@@ -193,7 +193,9 @@ def report() -> str:
         "",
         "Reproduce: `taskset -c 0 .venv/bin/python -m experiments.profile_fit run [--cold]`, "
         "then `.venv/bin/python -m experiments.profile_fit report` (categories: the module "
-        "docstring). Shares of each fit's wall time (`fit`, after imports).",
+        "docstring). Shares of each fit's wall time (`fit`, after imports). Order of the "
+        "runs: warm seed 0 (the machine's cache, which lacked some of these shapes), cold "
+        "seed 0 (an empty cache each fit), warm seed 1 (the same shapes, now cached).",
         "",
         "| task | seed | max_time | cache | wall (s) | " + " | ".join(CATEGORIES) + " | commit |",
         "|---|---|---|---|---|" + "---|" * len(CATEGORIES) + "---|",
@@ -206,12 +208,12 @@ def report() -> str:
             + " | ".join(shares)
             + f" | {r['commit']} |"
         )
-    for cold in (False, True):
-        rs = [r for r in records if r["cold"] == cold]
+    for cold, seed in sorted({(r["cold"], r["seed"]) for r in records}):
+        rs = [r for r in records if (r["cold"], r["seed"]) == (cold, seed)]
         if rs:
             mean = [np.mean([r["seconds"][c] / r["wall"] for r in rs]) for c in CATEGORIES]
             lines.append(
-                f"| **mean** ({len(rs)} fits) | | | {'cold' if cold else 'warm'} | "
+                f"| **mean** ({len(rs)} fits) | {seed} | | {'cold' if cold else 'warm'} | "
                 f"{np.mean([r['wall'] for r in rs]):.1f} | "
                 + " | ".join(f"**{m:.1%}**" for m in mean)
                 + " | |"
