@@ -12,7 +12,7 @@ of wrapped calls nested in it, e.g. the training inside a decomposition's sub-se
 its category:
 
 - ``compile``: building or loading training programs (the warm-up probe, which also
-  runs 20 steps, and each slot's zero-step call before its clock starts);
+  runs 100 steps, and each slot's zero-step call before its clock starts);
 - ``training``: the populations' compiled training steps (``Trained.seconds``);
 - ``export``: shortlisting members and exporting them to sympy (the rest of
   ``train_population``);

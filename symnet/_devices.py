@@ -15,13 +15,17 @@ process runs the same script; the mesh then spans every process's devices, the m
 are split over all of them, the training data are replicated to each, and a trained
 population is gathered back to every process (:func:`to_host`) before its formulas are
 exported, so each process holds the whole search. What decides how long to train is
-process 0's (:func:`agree`), and before each population every process checks it is
-about to train the same one as process 0 (:func:`check_same`), so processes whose
-searches drift apart stop with an error instead of waiting for each other.
+process 0's (:func:`agree`), and before each population the processes check they are
+about to train the same one (:func:`check_same`), so processes whose searches drift
+apart all stop with an error instead of waiting for each other. (A deterministic
+search still caps each sympy simplification at 30 s of wall time; a cap reached in one
+process only would make the fronts differ, and the next population's check stop the
+fit.)
 
 ``n_restarts="auto"`` (:func:`auto_restarts`) sizes the population from the hardware: the
 smallest multiple of the device count at or above the default, so it splits evenly; on
-an accelerator the members are then doubled while a step of twice as many costs at most
+an accelerator and in a fit with a deadline (the probe is timed) the members are then
+doubled while a step of twice as many costs at most
 ``GROWTH`` times as long (the device had idle lanes) and fits in its memory, up to
 ``MAX_FACTOR`` times the default.
 """
@@ -84,7 +88,7 @@ def auto_restarts(base: int, probe: Callable[[int], float] | None = None) -> int
     if probe is None:
         return n
     seconds = _probe(probe, n)
-    while 2 * n <= MAX_FACTOR * base:
+    while math.isfinite(seconds) and 2 * n <= MAX_FACTOR * base:
         more = _probe(probe, 2 * n)
         if not more <= GROWTH * seconds:  # slower, out of memory, or not finite
             break
@@ -214,18 +218,20 @@ def agree(flag: bool) -> bool:
 
 
 def check_same(*arrays, label: str) -> None:
-    """Raises ``RuntimeError`` unless every process holds the same ``arrays`` as process
-    0 (a digest is compared) before ``label``; nothing with one process."""
+    """Raises ``RuntimeError`` in every process unless all processes hold the same
+    ``arrays`` (their digests are gathered and compared) before ``label``; nothing with
+    one process."""
     if not _multi_process():
         return
     digest = hashlib.sha256()
     for a in arrays:
         digest.update(np.ascontiguousarray(np.asarray(a)).tobytes())
     mine = np.frombuffer(digest.digest()[:8], np.int32)  # (jax without x64: 32-bit ints)
-    first = multihost_utils.broadcast_one_to_all(mine)
-    if not np.array_equal(np.asarray(first), mine):
+    every = np.asarray(multihost_utils.process_allgather(mine)).reshape(-1, mine.size)
+    differ = [k for k in range(len(every)) if not np.array_equal(every[k], every[0])]
+    if differ:
         raise RuntimeError(
-            f"process {jax.process_index()} is about to train a different {label} than "
-            "process 0: their searches drifted apart (run every process with the same "
-            "data, random_state, deterministic=True and PYTHONHASHSEED)."
+            f"processes {differ} are about to train a different {label} than process 0: "
+            "their searches drifted apart (run every process with the same data, "
+            "random_state, deterministic=True and PYTHONHASHSEED)."
         )

@@ -64,7 +64,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         (identity, sin, exp, log, sqrt, mul, div). See :mod:`symnet._operators`.
       width: units per primitive group.
       n_restarts: independent initialisations per sparsity strength; ``"auto"``: sized from
-        the hardware (:func:`symnet._devices.auto_restarts`).
+        the devices (:func:`symnet._devices.auto_restarts`; probed with ``max_time``).
       sparsity: sparsity-penalty strengths (a population axis).
       steps: training steps (warm-up 1/4, sparsify 1/2, fine-tune 1/4).
       learning_rate: Adam step size.
@@ -234,8 +234,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             is missing: add it as a column).
         """
         config = self._search_config()
-        if run_dir is not None:
-            _persist.check_new_run_dir(run_dir, resume=bool(self.warm_start))
+        run_dir = _persist.claim_run_dir(run_dir, resume=bool(self.warm_start))
         seed = seed_from(self.random_state)
         budget = Budget.of(self.max_time)  # None (unlimited) when deterministic
         key = jax.random.key(seed)

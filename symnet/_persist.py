@@ -19,6 +19,7 @@ import jax
 __all__ = [
     "check_new_run_dir",
     "checkpoint_dir",
+    "claim_run_dir",
     "write_run",
     "read_run",
     "MODEL_FILE",
@@ -64,6 +65,16 @@ def check_new_run_dir(run_dir, *, resume: bool = False) -> Path:
         f"`run_dir` {str(path)!r} already exists and is not empty; symnet never "
         f"overwrites saved runs. Choose a new directory or remove it yourself.{hint}"
     )
+
+
+def claim_run_dir(run_dir, *, resume: bool = False):
+    """``run_dir`` checked as new (:func:`check_new_run_dir`) for this fit to write, or
+    None: without one, and in processes other than 0 of a fit over several (process 0
+    keeps the run)."""
+    if run_dir is None or jax.process_index() > 0:
+        return None
+    check_new_run_dir(run_dir, resume=resume)
+    return run_dir
 
 
 def checkpoint_dir(run_dir, output: int) -> str | None:

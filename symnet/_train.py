@@ -324,11 +324,11 @@ class PopulationTrainer:
         return self._run(state, x, y, w, schedule, n_steps)
 
     def step_cost(self, state: TrainState, x, y, w=None) -> dict[str, float]:
-        """XLA's cost estimate of one training step of the whole population (the
-        fine-tune phase, as compiled for these shapes): ``{"flops": ...,
-        "transcendentals": ..., "bytes accessed": ...}``, operation counts (XLA counts a
-        ``sin`` or ``exp`` as one transcendental, not as flops) and the bytes its fused
-        operations read and write. Compiles a one-step program."""
+        """XLA's cost estimate of one training step of the whole population, as compiled
+        for these shapes (the phase's weights are inputs: every phase costs the same):
+        ``{"flops": ..., "transcendentals": ..., "bytes accessed": ...}``, operation
+        counts (XLA counts a ``sin`` or ``exp`` as one transcendental, not as flops) and
+        the bytes its fused operations read and write. Compiles a one-step program."""
         x = jnp.asarray(x, jnp.float32)
         y = jnp.asarray(y, jnp.float32)
         w = jnp.ones(x.shape[0], jnp.float32) if w is None else jnp.asarray(w, jnp.float32)

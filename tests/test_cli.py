@@ -105,9 +105,12 @@ def test_fit_options_reach_the_estimator(tmp_path, monkeypatch):
     res = runner.invoke(app, ["fit", str(data), "--target", "y", "--verbose"])
     assert seen["verbose"] == 1 and seen["preset"] == defaults["preset"]
     res = runner.invoke(app, ["fit", str(data), "--target", "y", "--restarts", "auto"])
-    assert seen["n_restarts"] == "auto"
-    res = runner.invoke(app, ["fit", str(data), "--target", "y", "--restarts", "0"])
-    assert res.exit_code == 2 and "--restarts must be a positive integer or 'auto'" in res.output
+    assert res.exit_code == 2 and "stop here" in res.output and seen["n_restarts"] == "auto"
+    for bad in ("0", "abc"):
+        res = runner.invoke(app, ["fit", str(data), "--target", "y", "--restarts", bad])
+        assert res.exit_code == 2 and "--restarts must be a positive integer or 'auto'" in (
+            res.output
+        )
 
 
 def test_fit_with_units(tmp_path):

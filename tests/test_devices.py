@@ -95,9 +95,12 @@ def test_auto_restarts_split_over_three_devices():
     assert got == {"devices": 3, "n": 9, "split": 3}
 
 
-def test_auto_restarts_grows_while_the_device_has_room():
+def test_auto_restarts_grows_while_the_device_has_room(monkeypatch):
+    import jax
+
     from symnet._devices import GROWTH, MAX_FACTOR, auto_restarts
 
+    monkeypatch.setattr(jax, "device_count", lambda: 1)  # the same on any host
     calls = []
 
     def flat_until(knee):
@@ -118,6 +121,7 @@ def test_auto_restarts_grows_while_the_device_has_room():
         return 1.0
 
     assert auto_restarts(8, out_of_memory_above_32) == 32
+    assert auto_restarts(8, lambda n: float("inf")) == 8  # not even the default fits
 
     def broken(n):
         raise RuntimeError("something else")

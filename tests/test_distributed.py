@@ -66,15 +66,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(n: int, tmp_path) -> list[dict]:
+def _launch(n: int, tmp_path, script: str = SCRIPT, parse: bool = True) -> list:
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONHASHSEED="0")
     env.pop("XLA_FLAGS", None)
     port = str(_free_port())
-    logs = [(tmp_path / f"out{n}_{k}.txt", tmp_path / f"err{n}_{k}.txt") for k in range(n)]
+    tag = f"{n}_{abs(hash(script))}"
+    logs = [(tmp_path / f"out{tag}_{k}.txt", tmp_path / f"err{tag}_{k}.txt") for k in range(n)]
     procs = []
     for k, (out, err) in enumerate(logs):
         with open(out, "w") as fo, open(err, "w") as fe:  # files: no pipe fills up
-            cmd = [sys.executable, "-c", SCRIPT, port, str(n), str(k)]
+            cmd = [sys.executable, "-c", script, port, str(n), str(k)]
             procs.append(subprocess.Popen(cmd, env=env, stdout=fo, stderr=fe, text=True))
     deadline = time.monotonic() + 600
     try:  # one process failing would leave the others waiting for it: stop them all
@@ -90,8 +91,32 @@ def _launch(n: int, tmp_path) -> list[dict]:
     outs = []
     for p, (out, err) in zip(procs, logs, strict=True):
         assert p.returncode == 0, err.read_text()[-3000:]
-        outs.append(json.loads(out.read_text().strip().splitlines()[-1]))
+        text = out.read_text()
+        outs.append(json.loads(text.strip().splitlines()[-1]) if parse else text)
     return outs
+
+
+DRIFT = r"""
+import sys
+import numpy as np
+import symnet
+port, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+symnet.init_distributed(f"localhost:{port}", num_processes=n, process_id=k)
+from symnet._devices import check_same
+check_same(np.arange(4.0), label="population")  # the same everywhere: passes
+try:
+    check_same(np.arange(4.0) + k, label="population")  # process 1's differs
+except RuntimeError as err:
+    print("refused:", err)
+"""
+
+
+def test_processes_that_drift_apart_all_stop(tmp_path):
+    """Before a population, the processes compare what they are about to train: when one
+    differs, every process (process 0 too) raises instead of waiting in a collective."""
+    outs = _launch(2, tmp_path, script=DRIFT, parse=False)
+    for out in outs:
+        assert "refused: processes [1] are about to train a different population" in out
 
 
 def test_fit_spans_two_processes(tmp_path):
@@ -104,4 +129,5 @@ def test_fit_spans_two_processes(tmp_path):
         # each process holds every member after gathering, as one process would
         np.testing.assert_allclose(got["loss"], one["loss"], rtol=1e-4)
         assert got["formulas"] == one["formulas"]
-        assert "`deterministic` must be True" in got["refused"]  # max_time is refused
+        # a fit on a clock (deterministic=False) is refused before it starts
+        assert "`deterministic` must be True" in got["refused"]

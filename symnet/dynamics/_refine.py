@@ -44,7 +44,9 @@ refined values, no new compile), so correlated constants, an intercept and a slo
 rounded together instead of each being refused while the other is held. After the
 simpler values, a constant's short decimal (``DECIMAL_DIGITS`` significant digits:
 ``0.4302`` -> ``43/100``, and three digits, ``1.838`` -> ``46/25``, only when nothing
-shorter passed) is tried when within ``GATE_ERRORS`` of its standard errors
+shorter passed: a noisy fit pins a constant no closer than its error, so a value within
+it loses nothing the data can tell) is tried when within ``GATE_ERRORS`` of its
+standard errors
 (:math:`\sqrt{\mathrm{diag}(E_0 (J^\top J)^{-1})}`): a noisy fit pins a constant only
 that far, and the bound judges it.
 

@@ -90,6 +90,12 @@ def search(
     this search is nested in decompositions (0: the user's problem)."""
     report = progress or _silent
     budget = Budget.until(None) if budget is None else budget
+    if jax.process_count() > 1 and (budget.deadline is not None or checkpoint_dir):
+        raise ValueError(
+            f"A search over {jax.process_count()} processes runs without a deadline or "
+            "checkpoints (each process's clock would decide on its own), got "
+            f"deadline={budget.deadline!r}, checkpoint_dir={checkpoint_dir!r}."
+        )
     _compile_cache.enable()
     groups = unit_groups(data)  # [] without units
     units = unit_views(data, config, groups)

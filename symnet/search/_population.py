@@ -84,7 +84,7 @@ def train_population(view, data, *, keys, config, preset: str, plan, report, ckp
     state = trainer.finalize(state)
     jax.block_until_ready(state.params)
     seconds = time.monotonic() - t0
-    late = agree(plan.deadline is not None and time.monotonic() > plan.deadline)
+    late = plan.deadline is not None and agree(time.monotonic() > plan.deadline)
     picks, variants = _shortlist_members(
         trainer, state, X[data.val], ys[data.val, 0], config, late
     )
@@ -151,8 +151,8 @@ def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
     if ckpt is not None:
         state = ckpt.restore(state) or state
     done = min(int(state.step), total)
-    while done < total and not agree(
-        n_run > 0 and plan.deadline is not None and time.monotonic() > plan.deadline
+    while done < total and not (
+        n_run > 0 and plan.deadline is not None and agree(time.monotonic() > plan.deadline)
     ):  # at least one chunk: a slot that has paid for compiling trains (process 0's clock)
         n_steps = min(config.chunk_steps, total - done)  # same compiled program per chunk
         # waits for the chunk: JAX dispatches asynchronously, and the deadline is checked
@@ -164,7 +164,7 @@ def _run_schedule(trainer, state, X, ys, w, train, config, plan, report, ckpt):
             ckpt.save(state)
         report(done / total)
     resumed_past_end = int(state.step) > total  # oversampling already ran before a kill
-    late = agree(plan.deadline is not None and time.monotonic() > plan.deadline)
+    late = plan.deadline is not None and agree(time.monotonic() > plan.deadline)
     if config.oversample_worst > 0 and not late and not resumed_past_end:
         # LIES' worst-region oversampling, as sample weights (same compiled program): the
         # points the population fits worst weigh 1 + oversample_worst in extra fine-tuning.
