@@ -38,6 +38,7 @@ PUBLIC = {
     "search",
     "select",
     "set_cache_dir",
+    "init_distributed",
     "smoothed_l_half",
     "sparsity_penalty",
     "systems",

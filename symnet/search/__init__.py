@@ -128,6 +128,7 @@ __all__ = [
     "power_factors",
     "reduce",
     "reduced_views",
+    "restarts_for",
     "reductions",
     "refit_slot",
     "product_stage",
