@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 
+from experiments.run import commit, load_records
+
 OUT = os.path.join(os.path.dirname(__file__), "results", "budget_use")
 BUDGETS = (10.0, 30.0, 60.0)
 N_CASES = 20
@@ -75,27 +77,13 @@ def one_fit(kind: str, i: int, max_time: float | None) -> dict:
         "front": front,
         "complexity": int(model.equations_["complexity"].iloc[model.selection_]),
         "cache_dir": symnet.cache_dir(),
-        "commit": _commit(),
+        "commit": commit(),
         "version": symnet.__version__,
     }
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _records(name: str) -> list[dict]:
-    path = os.path.join(OUT, f"{name}.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return load_records(os.path.join(OUT, f"{name}.jsonl"))
 
 
 def _fresh(kind: str, i: int, max_time: float | None) -> dict:

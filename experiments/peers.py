@@ -47,6 +47,17 @@ def fit_symnet(X, y, *, max_time, seed, preset=None):
     return model.sympy(), float(found)
 
 
+def fit_symnet_deterministic(X, y, *, max_time, seed):
+    """symnet's default regressor with ``deterministic=True`` (a fixed amount of work, no
+    clock; ``max_time`` unused): the same seed gives the same records on any engine, which
+    is what issue 18's Ray-versus-process-pool comparison checks."""
+    from symnet import SymbolicRegressor
+
+    model = SymbolicRegressor(deterministic=True, random_state=seed).fit(X, y)
+    found = model.equations_["found_at"][model.selection_]
+    return model.sympy(), float(found)
+
+
 def fit_symnet_plus_kan(X, y, *, max_time, seed):
     """The default architectures with the ``kan`` preset added to the population."""
     from symnet.search import DEFAULT_CONFIG
@@ -220,6 +231,7 @@ METHODS = {
     "symnet-kan": functools.partial(fit_symnet, preset="kan"),
     "symnet-spline_kan": functools.partial(fit_symnet, preset="spline_kan"),
     "symnet+kan": fit_symnet_plus_kan,
+    "symnet-det": fit_symnet_deterministic,
     "pykan": fit_pykan,
     "symnet+units": fit_symnet_units,
     "operon": fit_operon,

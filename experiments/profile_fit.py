@@ -45,6 +45,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from experiments.run import commit, load_records
+
 OUT = os.path.join(os.path.dirname(__file__), "results", "profile_fit")
 TASKS = ("feynman/I.6.2a", "feynman/I.13.4", "feynman/II.11.3", "feynman/I.34.27")
 CATEGORIES = (
@@ -139,27 +141,13 @@ def one_fit(task_name: str, seed: int, max_time: float) -> dict:
         "seconds": {c: shares.get(c, 0.0) for c in CATEGORIES},
         "found": str(model.sympy()),
         "cache_dir": symnet.cache_dir(),
-        "commit": _commit(),
+        "commit": commit(),
         "version": symnet.__version__,
     }
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _records() -> list[dict]:
-    path = os.path.join(OUT, "profile.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return load_records(os.path.join(OUT, "profile.jsonl"))
 
 
 def run(seed: int, max_time: float, cold: bool) -> None:

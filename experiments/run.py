@@ -152,7 +152,7 @@ def _core_slots(jobs: int) -> queue.Queue:
 
 
 @functools.cache
-def _commit() -> str:
+def commit() -> str:
     """The checkout's commit (``-dirty`` with uncommitted changes), or ``unknown``."""
     here = os.path.dirname(os.path.abspath(__file__))
     try:
@@ -183,7 +183,7 @@ def _launch(task, method, noise, seed, max_time, hard, slots=None, module="exper
         "noise": noise,
         "seed": seed,
         "max_time": max_time,
-        "commit": _commit(),
+        "commit": commit(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "result.json")

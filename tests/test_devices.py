@@ -12,46 +12,18 @@ import sys
 import numpy as np
 import pytest
 
-SCRIPT = r"""
-import json
-import jax
-import numpy as np
-from symnet import SymbolicRegressor
-from symnet._train import TrainConfig, init_population, population_trainer
-from symnet.layers import PRESETS
-import functools
-
-build = functools.partial(PRESETS["default"], 2, n_outputs=1, width=2)
-graphdef, params, masks = init_population(build, jax.random.key(0), 8)
-config = TrainConfig(steps=300)
-trainer = population_trainer(graphdef, config)
-state = trainer.init(params, masks, np.full(8, 1e-3, np.float32), jax.random.key(1))
-rng = np.random.default_rng(5)
-X = rng.uniform(0.5, 2.0, (200, 2))
-y = X[:, 0] * np.sin(X[:, 1]) + 0.5 * X[:, 0]
-losses = []
-for _ in range(3):
-    state = trainer.run(state, X, y[:, None], config.schedule(), 1)
-    losses.append(np.asarray(state.loss).tolist())
-leaf = jax.tree.leaves(state.params)[0]
-model = SymbolicRegressor(
-    deterministic=True, steps=300, n_restarts=2, rounds=1, views=("raw",), random_state=0
-).fit(X, y)
-print(json.dumps({
-    "devices": jax.local_device_count(),
-    "shards": len(leaf.sharding.device_set),
-    "traces": trainer.n_traces,
-    "loss": losses,
-    "formulas": [str(e) for e in model.equations_.sympy_format],
-}))
-"""
+SCRIPT = os.path.join(os.path.dirname(__file__), "population_script.py")
 
 
 def _run(devices: int) -> dict:
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
     env["JAX_PLATFORMS"] = "cpu"
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, SCRIPT, "0", "1", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -59,8 +31,8 @@ def _run(devices: int) -> dict:
 
 def test_population_split_over_four_devices_trains_the_same_members():
     one, four = _run(1), _run(4)
-    assert (one["devices"], one["shards"]) == (1, 1)
-    assert (four["devices"], four["shards"]) == (4, 4)  # the members split four ways
+    assert (one["local_devices"], one["shards"]) == (1, 1)
+    assert (four["local_devices"], four["shards"]) == (4, 4)  # the members split four ways
     assert four["traces"] == 1  # one compiled program for every chunk
     # the same members take the same first steps up to float32 rounding: the split program
     # is vectorised differently (other ulps in exp/sin, sums in another order), which

@@ -14,50 +14,7 @@ import time
 
 import numpy as np
 
-SCRIPT = r"""
-import json, sys
-import symnet
-port, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-if n > 1:
-    symnet.init_distributed(f"localhost:{port}", num_processes=n, process_id=k)
-import jax
-import numpy as np
-from symnet import SymbolicRegressor
-from symnet._train import TrainConfig, init_population, population_trainer
-from symnet.layers import PRESETS
-import functools
-
-build = functools.partial(PRESETS["default"], 2, n_outputs=1, width=2)
-graphdef, params, masks = init_population(build, jax.random.key(0), 8)
-config = TrainConfig(steps=300)
-trainer = population_trainer(graphdef, config)
-state = trainer.init(params, masks, np.full(8, 1e-3, np.float32), jax.random.key(1))
-rng = np.random.default_rng(5)
-X = rng.uniform(0.5, 2.0, (200, 2))
-y = X[:, 0] * np.sin(X[:, 1]) + 0.5 * X[:, 0]
-shards = len(jax.tree.leaves(state.params)[0].sharding.device_set)
-losses = []
-for _ in range(3):
-    state = trainer.run(state, X, y[:, None], config.schedule(), 1)
-    losses.append(np.asarray(trainer.finalize(state).loss).tolist())
-model = SymbolicRegressor(
-    deterministic=True, steps=300, n_restarts=2, rounds=1, views=("raw",), random_state=0
-).fit(X, y)
-refused = None
-if n > 1:
-    try:  # a clock would let the processes' searches differ
-        SymbolicRegressor(max_time=5).fit(X, y)
-    except ValueError as err:
-        refused = str(err)
-print(json.dumps({
-    "refused": refused,
-    "processes": jax.process_count(),
-    "devices": jax.device_count(),
-    "shards": shards,
-    "loss": losses,
-    "formulas": [str(e) for e in model.equations_.sympy_format],
-}))
-"""
+SCRIPT = os.path.join(os.path.dirname(__file__), "population_script.py")
 
 
 def _free_port() -> int:
@@ -66,7 +23,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(n: int, tmp_path, script: str = SCRIPT, parse: bool = True) -> list:
+def _launch(n: int, tmp_path, script: str | None = None, parse: bool = True) -> list:
+    """Processes 0..n-1 of ``script`` (code, or the shared population script by default)."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONHASHSEED="0")
     env.pop("XLA_FLAGS", None)
     port = str(_free_port())
@@ -75,7 +33,8 @@ def _launch(n: int, tmp_path, script: str = SCRIPT, parse: bool = True) -> list:
     procs = []
     for k, (out, err) in enumerate(logs):
         with open(out, "w") as fo, open(err, "w") as fe:  # files: no pipe fills up
-            cmd = [sys.executable, "-c", script, port, str(n), str(k)]
+            run = [SCRIPT] if script is None else ["-c", script]
+            cmd = [sys.executable, *run, port, str(n), str(k)]
             procs.append(subprocess.Popen(cmd, env=env, stdout=fo, stderr=fe, text=True))
     deadline = time.monotonic() + 600
     try:  # one process failing would leave the others waiting for it: stop them all
