@@ -6,8 +6,9 @@
         --labels 9c6380d HEAD --out experiments/results/pipeline_check/compare.md
 
 Per (noise, seed): exact recoveries of each run; per noise: mean and min over seeds; per
-task: a mark per seed; and the check the search redesign must pass: no task lost that the
-old run recovered on every seed. Only records present in both runs are compared.
+task: a mark per seed; the check the search redesign must pass: no task lost that the
+old run recovered on every seed; and how many records agree on the selected formula and
+the exact flag. Only records present in both runs are compared.
 """
 
 from __future__ import annotations
@@ -69,6 +70,24 @@ def compare(before: dict, after: dict, labels: tuple[str, str]) -> list[str]:
                 lost.append(f"{task} (noise {g}): {marks[0]} -> {marks[1]}")
     lines += ["", "Tasks the first run recovered on every seed and the second did not:", ""]
     lines += [f"- {t}" for t in lost] or ["- none"]
+    return lines + same_records(before, after, keys)
+
+
+def same_records(before: dict, after: dict, keys: list) -> list[str]:
+    """How many records agree on the selected formula and the exact flag (what two runs of
+    a deterministic method on different engines must do), and the ones that do not."""
+    differ = [
+        k
+        for k in keys
+        if (before[k].get("found"), before[k].get("exact"))
+        != (after[k].get("found"), after[k].get("exact"))
+    ]
+    lines = ["", f"Same selected formula and exact flag: {len(keys) - len(differ)}/{len(keys)}."]
+    for task, noise, seed in differ:
+        b, a = before[(task, noise, seed)], after[(task, noise, seed)]
+        lines.append(
+            f"- {task} (noise {noise}, seed {seed}): `{b.get('found')}` -> `{a.get('found')}`"
+        )
     return lines
 
 
