@@ -36,24 +36,16 @@ def _symbols(X: pd.DataFrame) -> list[sympy.Symbol]:
     return [sympy.Symbol(str(c), real=True) for c in X.columns]
 
 
-def fit_symnet(X, y, *, max_time, seed, preset=None):
+def fit_symnet(X, y, *, max_time, seed, preset=None, deterministic=False):
     """symnet's default :class:`~symnet.SymbolicRegressor` under ``max_time`` (``preset``:
-    its architectures instead of the default ones)."""
+    its architectures instead of the default ones). ``deterministic=True``: a fixed amount
+    of work and no clock (``max_time`` unused), so the same seed gives the same records on
+    any engine, which is what issue 18's Ray-versus-process-pool comparison checks."""
     from symnet import SymbolicRegressor
 
     kwargs = {} if preset is None else {"preset": preset}
-    model = SymbolicRegressor(max_time=max_time, random_state=seed, **kwargs).fit(X, y)
-    found = model.equations_["found_at"][model.selection_]
-    return model.sympy(), float(found)
-
-
-def fit_symnet_deterministic(X, y, *, max_time, seed):
-    """symnet's default regressor with ``deterministic=True`` (a fixed amount of work, no
-    clock; ``max_time`` unused): the same seed gives the same records on any engine, which
-    is what issue 18's Ray-versus-process-pool comparison checks."""
-    from symnet import SymbolicRegressor
-
-    model = SymbolicRegressor(deterministic=True, random_state=seed).fit(X, y)
+    budget = {"deterministic": True} if deterministic else {"max_time": max_time}
+    model = SymbolicRegressor(random_state=seed, **budget, **kwargs).fit(X, y)
     found = model.equations_["found_at"][model.selection_]
     return model.sympy(), float(found)
 
@@ -231,7 +223,7 @@ METHODS = {
     "symnet-kan": functools.partial(fit_symnet, preset="kan"),
     "symnet-spline_kan": functools.partial(fit_symnet, preset="spline_kan"),
     "symnet+kan": fit_symnet_plus_kan,
-    "symnet-det": fit_symnet_deterministic,
+    "symnet-det": functools.partial(fit_symnet, deterministic=True),
     "pykan": fit_pykan,
     "symnet+units": fit_symnet_units,
     "operon": fit_operon,
