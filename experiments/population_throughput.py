@@ -10,7 +10,9 @@ GFLOP/s = (XLA's flop count of one population step, `PopulationTrainer.step_cost
 steps/s, as a share of the peak: the best of `--peak-repeats` timed fp32 matmuls of
 `--peak-n` x `--peak-n` matrices with `jnp.dot` in the same process (2 n^3 flops each).
 XLA counts transcendentals (sin, exp, log) apart from flops; they are listed, not added.
-Writes a markdown table.
+Each population is measured as one ``vmap`` ("all") and, where it is larger, with each
+``--member-chunks`` value as `TrainConfig.member_chunk` (the step mapped over chunks of that
+many members, so a chunk's activations stay in cache). Writes a markdown table.
 
     taskset -c 0 .venv/bin/python experiments/population_throughput.py [--steps 200] [--out DIR]
 """
@@ -52,9 +54,10 @@ def make_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def measure(model_fn, population: int, steps: int, seed: int, x, y) -> dict:
-    """Times a first (compile + run) and a second (run only) call of `steps` steps."""
-    config = TrainConfig(steps=steps)
+def measure(model_fn, population: int, steps: int, seed: int, x, y, chunk=None) -> dict:
+    """Times a first (compile + run) and a second (run only) call of `steps` steps
+    (``chunk``: `TrainConfig.member_chunk`)."""
+    config = TrainConfig(steps=steps, member_chunk=chunk)
     graphdef, params, masks = init_population(model_fn, jax.random.key(seed), population)
     trainer = PopulationTrainer(graphdef, config)
     lam = np.geomspace(1e-3, 3e-2, population).astype(np.float32)
@@ -82,6 +85,7 @@ def measure(model_fn, population: int, steps: int, seed: int, x, y) -> dict:
         "gbytes_per_s": cost["bytes accessed"] * steps / second_s / 1e9,
         "gflops": cost["flops"] * steps / second_s / 1e9,
         "population": population,
+        "chunk": chunk,
         "params": n_params,
         "first_s": t1 - t0,
         "second_s": second_s,
@@ -163,15 +167,19 @@ def write_report(
             "operations' operands and results) x steps/s; % bw = GB/s / the triad's.\n\n"
         )
         f.write(
-            "| preset | population | params / member | first call (s) | compile (s) | "
+            "| preset | population | member chunk | params / member | first call (s) | "
+            "compile (s) | "
             "second call (s) | steps/s | member-steps/s | MFLOP / step | "
             "transcendentals / step (M) | GFLOP/s | % peak | GB/s | % bw | "
             "median last-step MSE |\n"
         )
-        f.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+        f.write(
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        )
         for r in rows:
             f.write(
-                f"| {r['preset']} | {r['population']} | {r['params']} | {r['first_s']:.2f} | "
+                f"| {r['preset']} | {r['population']} | {r['chunk'] or 'all'} | "
+                f"{r['params']} | {r['first_s']:.2f} | "
                 f"{r['compile_s']:.2f} | {r['second_s']:.3f} | {r['steps_per_s']:.0f} | "
                 f"{r['member_steps_per_s']:.0f} | {r['flops_per_step'] / 1e6:.2f} | "
                 f"{r['transcendentals_per_step'] / 1e6:.2f} | {r['gflops']:.2f} | "
@@ -193,31 +201,45 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peak-n", type=int, default=2048, help="matmul size of the peak")
     ap.add_argument("--peak-repeats", type=int, default=10)
     ap.add_argument("--bandwidth-n", type=int, default=2**26, help="floats of the triad")
+    ap.add_argument(
+        "--member-chunks",
+        default="all,16",
+        help="comma-separated TrainConfig.member_chunk values ('all': one vmap); a chunk "
+        "is measured for populations larger than it",
+    )
     args = ap.parse_args(argv)
     if args.steps < 1:
         ap.error(f"--steps must be >= 1, got {args.steps}")
     peak = matmul_peak(args.peak_n, args.peak_repeats)
     bandwidth = memory_bandwidth(args.bandwidth_n, args.peak_repeats)
     print(f"fp32 matmul peak {peak:.1f} GFLOP/s, triad {bandwidth:.1f} GB/s", flush=True)
+    chunks = [None if c == "all" else int(c) for c in args.member_chunks.split(",")]
     x, y = make_data(args.seed)
     rows = []
     for name, model_fn in PRESETS.items():
         for population in POPULATIONS:
-            row = {"preset": name, **measure(model_fn, population, args.steps, args.seed, x, y)}
-            rows.append(row)
-            print(
-                f"{name:>16} pop={population:>3}  first {row['first_s']:6.2f}s  second "
-                f"{row['second_s']:6.3f}s  {row['steps_per_s']:8.0f} steps/s  "
-                f"{row['member_steps_per_s']:9.0f} member-steps/s  "
-                f"{row['gflops']:7.2f} GFLOP/s ({row['gflops'] / peak:.1%} of peak)  "
-                f"{row['gbytes_per_s']:6.1f} GB/s ({row['gbytes_per_s'] / bandwidth:.0%} of bw)",
-                flush=True,
-            )
+            for chunk in chunks:
+                if chunk is not None and chunk >= population:
+                    continue
+                m = measure(model_fn, population, args.steps, args.seed, x, y, chunk)
+                rows.append({"preset": name, **m})
+                _print_row(rows[-1], peak, bandwidth)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "population_throughput.md")
     write_report(path, args, argv, rows, peak, bandwidth)
     print(f"wrote {path}")
     return 0
+
+
+def _print_row(row: dict, peak: float, bandwidth: float) -> None:
+    print(
+        f"{row['preset']:>16} pop={row['population']:>3} chunk={row['chunk'] or 'all':>3}  "
+        f"first {row['first_s']:6.2f}s  second {row['second_s']:6.3f}s  "
+        f"{row['steps_per_s']:8.0f} steps/s  {row['member_steps_per_s']:9.0f} member-steps/s  "
+        f"{row['gflops']:7.2f} GFLOP/s ({row['gflops'] / peak:.1%} of peak)  "
+        f"{row['gbytes_per_s']:6.1f} GB/s ({row['gbytes_per_s'] / bandwidth:.0%} of bw)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
