@@ -63,12 +63,9 @@ class TrainConfig:
       threshold: weights with ``|w| <= threshold`` are frozen at 0 at the freeze.
       domain_weight: weight of the domain hinge penalty.
       clip_norm: global gradient-norm clip.
-      member_chunk: members per vectorised chunk of a step: the step maps over chunks of
-        this many members in turn (``lax.map(..., batch_size=member_chunk)``, ``vmap``
-        inside a chunk), so one chunk's activations stay in the CPU's cache instead of the
-        whole population's streaming through memory; None: the whole population in one
-        ``vmap`` (what accelerators want). A population split over several devices is
-        always one ``vmap``. The members' updates are the same either way.
+      member_chunk: a step maps over chunks of this many members (``lax.map`` with
+        ``batch_size``, ``vmap`` inside), keeping a chunk's activations in the CPU's cache;
+        None, or a population split over several devices: one ``vmap`` (accelerators).
     """
 
     steps: int = 3000
@@ -350,9 +347,8 @@ class PopulationTrainer:
 
     def _chunk(self, state: TrainState) -> int | None:
         """``config.member_chunk`` for a population on one device, else None."""
-        devices = getattr(state.lam, "sharding", None)
-        one = devices is None or len(devices.device_set) == 1
-        chunk = self.config.member_chunk
+        sharding, chunk = getattr(state.lam, "sharding", None), self.config.member_chunk
+        one = sharding is None or len(sharding.device_set) == 1
         return chunk if one and chunk is not None and chunk < state.lam.shape[0] else None
 
     def step_cost(self, state: TrainState, x, y, w=None) -> dict[str, float]:
