@@ -51,6 +51,22 @@ class AbstractSymbolicLayer(nnx.Module, abc.ABC):
         (sum over units of the mean over the batch of the distance to the domain).
         """
 
+    def forward_blocks(self, blocks: Sequence[jax.Array]) -> tuple[list[jax.Array], jax.Array]:
+        """The layer in the feature-major form :class:`~symnet.layers.SymbolicNetwork` runs.
+
+        The input is a list of *blocks* of shape (features, batch) whose rows, stacked in
+        order, are the ``in_features`` inputs; the output is a list of such blocks stacking
+        to ``out_features`` rows, and the hinge. Equal to ``__call__`` on
+        ``concatenate(blocks).T``; this default does exactly that. Layers whose outputs
+        include their inputs (skips) override it to hand the input blocks on without
+        copying them, and to read their pre-activations block by block (small dots with
+        the batch as the long, contiguous axis, in place of slices and concatenations of
+        narrow columns, which XLA's CPU backend runs far slower).
+        """
+        x = jnp.concatenate(list(blocks), axis=0).T if len(blocks) > 1 else blocks[0].T
+        y, hinge = self(x)
+        return [y.T], hinge
+
     @abc.abstractmethod
     def weight_costs(self) -> list[tuple[jax.Array, jax.Array]]:
         """Pairs ``(masked_weight, cost)`` with ``cost`` broadcastable to the weight.

@@ -61,10 +61,12 @@ class SymbolicNetwork(nnx.Module):
         if self.constant_input:
             x = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=-1)
         hinge = jnp.zeros((), x.dtype)
+        blocks = [x.T]  # feature-major blocks (AbstractSymbolicLayer.forward_blocks)
         for layer in self.layers:
-            x, h = layer(x)
+            blocks, h = layer.forward_blocks(blocks)
             hinge = hinge + h
-        return x, hinge
+        y = jnp.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
+        return y.T, hinge
 
     def weight_costs(self):
         return [pair for layer in self.layers for pair in layer.weight_costs()]

@@ -6,7 +6,9 @@ columns, a binary group reads ``2k`` (first arguments, then second arguments). U
 a group with primitive ``f`` outputs ``g_u * f(z_u)`` (``g`` the optional per-unit gain, as in
 LIES). With ``skip=True`` the input is appended to the output (DenseNet-style skips, so every
 later layer sees every earlier output). Units are evaluated per primitive *type*: the Python
-loop runs over groups, never over units.
+loop runs over groups, never over units. Inside a :class:`~symnet.layers.SymbolicNetwork` the
+layer runs feature-major (:meth:`forward_blocks`): each group's pre-activations are their
+own small matrix products with the batch as the long axis, ``z_g = (W M)[:, g].T @ x.T``.
 """
 
 from __future__ import annotations
@@ -118,23 +120,32 @@ class SymbolicLayer(AbstractSymbolicLayer):
 
     # -- forward ---------------------------------------------------------------------------
     def __call__(self, x):
+        blocks, hinge = self.forward_blocks([x.T])
+        return (jnp.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]).T, hinge
+
+    def forward_blocks(self, blocks):
+        # Feature-major: every array is (features, batch). Each argument of each group is
+        # sum_b W[rows_b, cols].T @ block_b (+ bias): the kernel is sliced, never the
+        # pre-activations, and the skip hands the input blocks on uncopied.
         w, b = self._weights()
-        z = x @ w
-        if b is not None:
-            z = z + b[None, :]
-        outs, hinge = [], jnp.zeros((), z.dtype)
+        starts = np.cumsum([0] + [block.shape[0] for block in blocks])
+        outs, hinge = [], jnp.zeros((), blocks[0].dtype)
         col = 0
         for prim, count in self.groups:
-            args = [z[:, col + a * count : col + (a + 1) * count] for a in range(prim.arity)]
+            args = []
+            for a in range(prim.arity):
+                cols = slice(col + a * count, col + (a + 1) * count)
+                z = sum(
+                    w[starts[i] : starts[i + 1], cols].T @ block for i, block in enumerate(blocks)
+                )
+                args.append(z if b is None else z + b[cols][:, None])
             outs.append(prim.jax_fn(*args))
-            hinge = hinge + prim.hinge(args[-1]).mean(0).sum()  # the domain is the last's
+            hinge = hinge + prim.hinge(args[-1]).mean(1).sum()  # the domain is the last's
             col += count * prim.arity
-        y = jnp.concatenate(outs, axis=-1)
+        y = jnp.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
         if self.unit_gain:
-            y = y * self.gain[...][None, :]
-        if self.skip:
-            y = jnp.concatenate([y, x], axis=-1)
-        return y, hinge
+            y = y * self.gain[...][:, None]
+        return ([y, *blocks] if self.skip else [y]), hinge
 
     # -- export ----------------------------------------------------------------------------
     def to_sympy(self, inputs):
