@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bandwidth-n", type=int, default=2**26, help="floats of the triad")
     ap.add_argument(
         "--member-chunks",
-        default="all,4",
+        default="all,4,8",
         help="comma-separated TrainConfig.member_chunk values ('all': one vmap); a chunk "
         "is measured for populations larger than it",
     )

@@ -28,6 +28,12 @@ an accelerator and in a fit with a deadline (the probe is timed) the members are
 doubled while a step of twice as many costs at most
 ``GROWTH`` times as long (the device had idle lanes) and fits in its memory, up to
 ``MAX_FACTOR`` times the default.
+
+On one device the members of a step can be trained a chunk at a time
+(:func:`member_chunk`, ``TrainConfig.member_chunk``): on a CPU, chunks of
+``CPU_MEMBER_CHUNK`` keep a chunk's activations in cache (twice the member-steps/s of one
+``vmap`` at 256 members, ``experiments/results/population_throughput.md``); an accelerator
+takes the whole population as one ``vmap``.
 """
 
 from __future__ import annotations
@@ -49,7 +55,9 @@ __all__ = [
     "agree",
     "auto_restarts",
     "check_same",
+    "CPU_MEMBER_CHUNK",
     "init_distributed",
+    "member_chunk",
     "population_sharding",
     "replicate",
     "shard_population",
@@ -63,6 +71,27 @@ POPULATION_AXIS = "population"
 GROWTH = 1.3
 #: ... and while the restarts stay at most this multiple of the default.
 MAX_FACTOR = 64
+
+
+#: ``member_chunk="auto"`` on a CPU: the best chunk of ``population_throughput.py``.
+CPU_MEMBER_CHUNK = 8
+
+
+def member_chunk(setting: int | str | None, like) -> int | None:
+    """The members per chunk of a training step, or None for one ``vmap``.
+
+    ``setting`` is ``TrainConfig.member_chunk``; ``like`` a population leaf (its sharding
+    tells the devices). A population split over several devices is one ``vmap``;
+    ``"auto"`` is ``CPU_MEMBER_CHUNK`` on a CPU and None elsewhere; a chunk at least the
+    population's size is one ``vmap`` too.
+    """
+    sharding = getattr(like, "sharding", None)
+    devices = sharding.device_set if sharding is not None else set(jax.devices()[:1])
+    if setting is None or len(devices) > 1:
+        return None
+    if setting == "auto":
+        setting = CPU_MEMBER_CHUNK if next(iter(devices)).platform == "cpu" else None
+    return setting if setting is not None and setting < like.shape[0] else None
 
 
 def auto_restarts(base: int, probe: Callable[[int], float] | None = None) -> int:

@@ -31,7 +31,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from symnet._devices import replicate, shard_population, to_host
+from symnet._devices import member_chunk, replicate, shard_population, to_host
 from symnet._losses import PENALTIES, sparsity_penalty, weighted_mse
 from symnet.layers import Mask, SymbolicNetwork
 from symnet.pruning import apply_masks, magnitude_masks
@@ -65,7 +65,8 @@ class TrainConfig:
       clip_norm: global gradient-norm clip.
       member_chunk: a step maps over chunks of this many members (``lax.map`` with
         ``batch_size``, ``vmap`` inside), keeping a chunk's activations in the CPU's cache;
-        None, or a population split over several devices: one ``vmap`` (accelerators).
+        None, or a population split over several devices: one ``vmap`` (accelerators);
+        ``"auto"`` (default): ``CPU_MEMBER_CHUNK`` members on a CPU, else None.
     """
 
     steps: int = 3000
@@ -79,7 +80,7 @@ class TrainConfig:
     threshold: float = 0.02
     domain_weight: float = 1.0
     clip_norm: float = 1.0
-    member_chunk: int | None = None
+    member_chunk: int | str | None = "auto"
 
     def __post_init__(self):
         if self.steps < 1:
@@ -96,10 +97,10 @@ class TrainConfig:
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"`batch_size` must be None or >= 1, got {self.batch_size!r}.")
         chunk = self.member_chunk
-        if chunk is not None and (
-            isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1
-        ):
-            raise ValueError(f"`member_chunk` must be None or an integer >= 1, got {chunk!r}.")
+        if chunk not in (None, "auto") and (type(chunk) is not int or chunk < 1):
+            raise ValueError(
+                f"`member_chunk` must be None, 'auto' or an integer >= 1, got {chunk!r}."
+            )
         for name in ("learning_rate", "clip_norm", "l05_a"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -346,10 +347,8 @@ class PopulationTrainer:
         return self._run(state, x, y, w, schedule, n_steps, chunk=self._chunk(state))
 
     def _chunk(self, state: TrainState) -> int | None:
-        """``config.member_chunk`` for a population on one device, else None."""
-        sharding, chunk = getattr(state.lam, "sharding", None), self.config.member_chunk
-        one = sharding is None or len(sharding.device_set) == 1
-        return chunk if one and chunk is not None and chunk < state.lam.shape[0] else None
+        """The chunk a step maps over (:func:`symnet._devices.member_chunk`)."""
+        return member_chunk(self.config.member_chunk, state.lam)
 
     def step_cost(self, state: TrainState, x, y, w=None) -> dict[str, float]:
         """XLA's cost estimate of one training step of the whole population, as compiled

@@ -10,6 +10,7 @@ import pytest
 from flax import nnx
 
 from symnet import PopulationTrainer, Schedule, TrainConfig, init_population
+from symnet._devices import CPU_MEMBER_CHUNK, member_chunk
 from symnet.layers import eql
 from symnet.pruning import count_active, pairs
 
@@ -272,11 +273,24 @@ def test_minibatch_mode_reduces_the_loss():
         ({"member_chunk": 0}, "member_chunk"),
         ({"member_chunk": 2.5}, "member_chunk"),
         ({"member_chunk": True}, "member_chunk"),
+        ({"member_chunk": "all"}, "member_chunk"),
     ],
 )
 def test_config_validation(kwargs, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
         TrainConfig(**kwargs)
+
+
+def test_member_chunk_auto_chunks_on_a_cpu_only_past_the_chunk():
+    """``member_chunk="auto"`` (the default) trains ``CPU_MEMBER_CHUNK`` members at a time on
+    a CPU, and a population no larger than a chunk as one ``vmap``; None is one ``vmap``."""
+    assert TrainConfig().member_chunk == "auto"
+    big, small = jnp.zeros(3 * CPU_MEMBER_CHUNK), jnp.zeros(CPU_MEMBER_CHUNK)
+    assert jax.devices()[0].platform == "cpu"
+    assert member_chunk("auto", big) == CPU_MEMBER_CHUNK
+    assert member_chunk("auto", small) is None
+    assert member_chunk(None, big) is None
+    assert member_chunk(3, small) == 3
 
 
 def test_member_chunks_train_the_same_members_as_one_vmap():
