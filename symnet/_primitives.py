@@ -20,6 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 import sympy
 
+from symnet import _trig
+
 __all__ = [
     "Primitive",
     "PRIMITIVES",
@@ -153,8 +155,8 @@ _BUILTINS = tuple(
     Primitive(**dict(zip(_FIELDS, row, strict=True)))
     for row in (
         ("identity", 1, _identity, _sympy_identity, 1.0, _ALL, _WIDE),
-        ("sin", 1, jnp.sin, sympy.sin, 2.0, _ALL, _WIDE),
-        ("cos", 1, jnp.cos, sympy.cos, 2.0, _ALL, _WIDE),
+        ("sin", 1, _trig.sin, sympy.sin, 2.0, _ALL, _WIDE),
+        ("cos", 1, _trig.cos, sympy.cos, 2.0, _ALL, _WIDE),
         ("exp", 1, _clamped(jnp.exp, *_BELOW_CAP), sympy.exp, 2.0, _BELOW_CAP, _WIDE),
         ("log", 1, _clamped(jnp.log, *_ABOVE_EPS), sympy.log, 2.0, _ABOVE_EPS, _POSITIVE),
         ("sqrt", 1, _clamped(jnp.sqrt, *_ABOVE_EPS), sympy.sqrt, 2.0, _ABOVE_EPS, _POSITIVE),
