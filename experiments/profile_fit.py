@@ -183,7 +183,11 @@ def report() -> str:
         "then `.venv/bin/python -m experiments.profile_fit report` (categories: the module "
         "docstring). Shares of each fit's wall time (`fit`, after imports). Order of the "
         "runs: warm seed 0 (the machine's cache, which lacked some of these shapes), cold "
-        "seed 0 (an empty cache each fit), warm seed 1 (the same shapes, now cached).",
+        "seed 0 (an empty cache each fit), warm seed 1 (the same shapes, now cached), all "
+        "before the faster training step; then warm seed 2 after it (21f8a7c: feature-major "
+        "layers, chunks of 8 members, the CPU sine series; `-dirty` from an edit to an "
+        "experiment script, the package as committed). Each fit fills its budget, so a "
+        "faster step shows as more training done, not as a smaller training share.",
         "",
         "| task | seed | max_time | cache | wall (s) | " + " | ".join(CATEGORIES) + " | commit |",
         "|---|---|---|---|---|" + "---|" * len(CATEGORIES) + "---|",
