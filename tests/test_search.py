@@ -444,7 +444,9 @@ def test_power_factors_found_on_the_way_get_views_of_their_own():
     """Once a formula fits, power factors divide out and the reduced target gets a
     population of its own (the "factor" view), whose formulas are multiplied back. Here
     the two-layer network cannot express x0**2 * x1 * (x2 + sin(x3)); with a factor
-    divided out, it fits better than any raw-view member."""
+    divided out, it fits better than any raw-view member. (Key 1: with key 0 the raw members
+    of the feature-major layers found a 2e-3 surrogate by themselves and the factor view had
+    nothing to add; keys 1 to 5 all take the factor view and find the law there.)"""
     X = np.random.default_rng(1).uniform(1, 3, (400, 4))
     y = X[:, 0] ** 2 * X[:, 1] * (X[:, 2] + np.sin(X[:, 3]))
     config = dataclasses.replace(
@@ -452,7 +454,7 @@ def test_power_factors_found_on_the_way_get_views_of_their_own():
     )
     stages = []
     cands = symnet.discover(
-        X, y, key=jax.random.key(0), config=config, progress=lambda s, f: stages.append(s)
+        X, y, key=jax.random.key(1), config=config, progress=lambda s, f: stages.append(s)
     )
     assert "train (factor)" in stages
     best = min(cands, key=lambda c: c.val_nmse)
