@@ -68,6 +68,14 @@ def _cos_cpu(x):
     return s * (1 + _series(_COS, r * r))
 
 
+def _on_cpu(x, series, exact):
+    """``series(x)`` on a CPU, ``exact(x)`` on other platforms and for float64 inputs."""
+    x = jnp.asarray(x)
+    if x.dtype == jnp.float64:
+        return exact(x)
+    return jax.lax.platform_dependent(x, cpu=series, default=exact)
+
+
 def sin(x: jax.Array) -> jax.Array:
     """``sin(x)``: the vectorised series on a CPU, ``jnp.sin`` elsewhere.
 
@@ -75,10 +83,7 @@ def sin(x: jax.Array) -> jax.Array:
       >>> round(float(sin(jnp.float32(2.0))), 6)
       0.909297
     """
-    x = jnp.asarray(x)
-    if x.dtype == jnp.float64:
-        return jnp.sin(x)
-    return jax.lax.platform_dependent(x, cpu=_sin_cpu, default=jnp.sin)
+    return _on_cpu(x, _sin_cpu, jnp.sin)
 
 
 def cos(x: jax.Array) -> jax.Array:
@@ -88,7 +93,4 @@ def cos(x: jax.Array) -> jax.Array:
       >>> round(float(cos(jnp.float32(2.0))), 6)
       -0.416147
     """
-    x = jnp.asarray(x)
-    if x.dtype == jnp.float64:
-        return jnp.cos(x)
-    return jax.lax.platform_dependent(x, cpu=_cos_cpu, default=jnp.cos)
+    return _on_cpu(x, _cos_cpu, jnp.cos)

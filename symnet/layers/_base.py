@@ -63,7 +63,7 @@ class AbstractSymbolicLayer(nnx.Module, abc.ABC):
         the batch as the long, contiguous axis, in place of slices and concatenations of
         narrow columns, which XLA's CPU backend runs far slower).
         """
-        x = jnp.concatenate(list(blocks), axis=0).T if len(blocks) > 1 else blocks[0].T
+        x = jnp.concatenate(blocks, axis=0).T
         y, hinge = self(x)
         return [y.T], hinge
 

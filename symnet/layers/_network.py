@@ -65,8 +65,7 @@ class SymbolicNetwork(nnx.Module):
         for layer in self.layers:
             blocks, h = layer.forward_blocks(blocks)
             hinge = hinge + h
-        y = jnp.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
-        return y.T, hinge
+        return jnp.concatenate(blocks, axis=0).T, hinge
 
     def weight_costs(self):
         return [pair for layer in self.layers for pair in layer.weight_costs()]

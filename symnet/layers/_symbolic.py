@@ -121,7 +121,7 @@ class SymbolicLayer(AbstractSymbolicLayer):
     # -- forward ---------------------------------------------------------------------------
     def __call__(self, x):
         blocks, hinge = self.forward_blocks([x.T])
-        return (jnp.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]).T, hinge
+        return jnp.concatenate(blocks, axis=0).T, hinge
 
     def forward_blocks(self, blocks):
         # Feature-major: every array is (features, batch). Each argument of each group is
@@ -142,7 +142,7 @@ class SymbolicLayer(AbstractSymbolicLayer):
             outs.append(prim.jax_fn(*args))
             hinge = hinge + prim.hinge(args[-1]).mean(1).sum()  # the domain is the last's
             col += count * prim.arity
-        y = jnp.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+        y = jnp.concatenate(outs, axis=0)
         if self.unit_gain:
             y = y * self.gain[...][:, None]
         return ([y, *blocks] if self.skip else [y]), hinge
