@@ -29,11 +29,12 @@ doubled while a step of twice as many costs at most
 ``GROWTH`` times as long (the device had idle lanes) and fits in its memory, up to
 ``MAX_FACTOR`` times the default.
 
-On one device the members of a step can be trained a chunk at a time
+On one device the members can be trained a chunk at a time, each chunk all its steps
 (:func:`member_chunk`, ``TrainConfig.member_chunk``): on a CPU, chunks of
-``CPU_MEMBER_CHUNK`` keep a chunk's activations in cache (twice the member-steps/s of one
-``vmap`` at 256 members, ``experiments/results/population_throughput.md``); an accelerator
-takes the whole population as one ``vmap``.
+``CPU_MEMBER_CHUNK`` keep a chunk's parameters and activations in cache (several times the
+member-steps/s of one ``vmap`` at 256 members,
+``experiments/results/population_throughput.md``); an accelerator takes the whole
+population as one ``vmap``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The population trainer: restarts x sparsity strengths trained by one compiled program.
 
 A population is a stack of independent networks sharing one architecture (one
-``nnx.GraphDef``); their parameters carry a leading population axis and every training step
-is ``vmap``-ed over it. The whole schedule (warm-up, sparsify, threshold-and-freeze,
-fine-tune) is data: a :class:`Schedule` of arrays indexed by the step counter, so moving from
-one phase to the next — or changing the schedule — never recompiles. Training runs inside
+``nnx.GraphDef``); their parameters carry a leading population axis and training is
+``vmap``-ed over it (on a CPU a chunk of members at a time: :func:`symnet._devices.
+member_chunk`). The whole schedule (warm-up, sparsify, threshold-and-freeze, fine-tune) is
+data: a :class:`Schedule` of arrays indexed by the step counter, so moving from one phase
+to the next — or changing the schedule — never recompiles. Training runs inside
 ``lax.while_loop`` with a traced number of steps: one compiled call can train the whole
 schedule, or any chunk of it (for time budgets and checkpoints).
 
@@ -63,8 +64,9 @@ class TrainConfig:
       threshold: weights with ``|w| <= threshold`` are frozen at 0 at the freeze.
       domain_weight: weight of the domain hinge penalty.
       clip_norm: global gradient-norm clip.
-      member_chunk: a step maps over chunks of this many members (``lax.map`` with
-        ``batch_size``, ``vmap`` inside), keeping a chunk's activations in the CPU's cache;
+      member_chunk: train chunks of this many members one after another, each chunk all
+        its steps (``lax.map`` with ``batch_size``, ``vmap`` inside), keeping a chunk's
+        parameters and activations in the CPU's cache;
         None, or a population split over several devices: one ``vmap`` (accelerators);
         ``"auto"`` (default): ``CPU_MEMBER_CHUNK`` members on a CPU, else None.
     """
@@ -288,49 +290,48 @@ class PopulationTrainer:
         params = jax.tree.map(lambda p, u: p - lr * u, params, updates)
         return params, opt_state, key, mse
 
-    def _step_all(self, chunk: int | None):
-        """One step of every member: ``vmap`` over the population, or ``lax.map`` over
-        chunks of ``chunk`` members (``vmap`` inside each)."""
-        step = self._member_step
-        if chunk is None:
-            return jax.vmap(step, in_axes=(0, 0, 0, 0, 0, None, None, None, None))
-
-        def step_all(params, masks, opt_state, key, lam, x, y, w, phase):
-            members = (params, masks, opt_state, key, lam)
-            return jax.lax.map(lambda m: step(*m, x, y, w, phase), members, batch_size=chunk)
-
-        return step_all
-
     def _run_impl(self, state: TrainState, x, y, w, schedule: Schedule, n_steps, chunk=None):
         self.n_traces += 1  # Python side effect: runs once per trace only.
-        step_all = self._step_all(chunk)
-        freeze = jax.vmap(lambda p, m, t: magnitude_masks(p, m, t), in_axes=(0, 0, None))
-        end = state.step + n_steps
+        start, end = state.step, state.step + n_steps
 
-        def body(s: TrainState) -> TrainState:
-            k = (s.step >= schedule.warmup_end).astype(jnp.int32) + (
-                s.step >= schedule.freeze_at
-            ).astype(jnp.int32)
-            phase = (schedule.sparsity[k], schedule.lr[k], schedule.domain[k])
-            masks = jax.lax.cond(
-                s.step == schedule.freeze_at,
-                lambda: freeze(s.params, s.masks, schedule.threshold),
-                lambda: s.masks,
-            )
-            params, opt_state, key, mse = step_all(
-                s.params, masks, s.opt_state, s.key, s.lam, x, y, w, phase
-            )
-            return s._replace(
-                params=params,
-                masks=masks,
-                opt_state=opt_state,
-                key=key,
-                step=s.step + 1,
-                loss=mse,
-                skipped=_notfinite(opt_state),
-            )
+        def member_run(params, masks, opt_state, key, lam):
+            # one member's steps start..end-1; vmapped, the loop stays one loop (its
+            # condition reads only the shared step counter)
+            def body(c):
+                step, params, masks, opt_state, key, _ = c
+                k = (step >= schedule.warmup_end).astype(jnp.int32) + (step >= schedule.freeze_at)
+                phase = (schedule.sparsity[k], schedule.lr[k], schedule.domain[k])
+                masks = jax.lax.cond(
+                    step == schedule.freeze_at,
+                    lambda: magnitude_masks(params, masks, schedule.threshold),
+                    lambda: masks,
+                )
+                params, opt_state, key, mse = self._member_step(
+                    params, masks, opt_state, key, lam, x, y, w, phase
+                )
+                return step + 1, params, masks, opt_state, key, mse
 
-        return jax.lax.while_loop(lambda s: s.step < end, body, state)
+            carry = (start, params, masks, opt_state, key, jnp.full((), jnp.inf, jnp.float32))
+            _, *out = jax.lax.while_loop(lambda c: c[0] < end, body, carry)
+            return tuple(out)
+
+        members = (state.params, state.masks, state.opt_state, state.key, state.lam)
+        if chunk is None:
+            out = jax.vmap(member_run)(*members)
+        else:
+            # a chunk of members runs all its steps before the next chunk starts: its
+            # parameters and activations stay in the CPU's cache for the whole run
+            out = jax.lax.map(lambda m: member_run(*m), members, batch_size=chunk)
+        params, masks, opt_state, key, loss = out
+        return state._replace(
+            params=params,
+            masks=masks,
+            opt_state=opt_state,
+            key=key,
+            step=end,
+            loss=jnp.where(n_steps > 0, loss, state.loss),
+            skipped=_notfinite(opt_state),
+        )
 
     def run(self, state: TrainState, x, y, schedule: Schedule, n_steps: int, w=None):
         """Advances every member by ``n_steps`` steps of ``schedule``.
@@ -361,7 +362,7 @@ class PopulationTrainer:
         w = jnp.ones(x.shape[0], jnp.float32) if w is None else jnp.asarray(w, jnp.float32)
         # the one-vmap program: the same arithmetic as a chunked step, whose loop XLA's
         # analysis would count once instead of once per chunk
-        step_all = self._step_all(None)
+        step_all = jax.vmap(self._member_step, in_axes=(0,) * 5 + (None,) * 4)
         phase = (jnp.float32(1.0), jnp.float32(1e-3), jnp.float32(1.0))
         args = (state.params, state.masks, state.opt_state, state.key, state.lam, x, y, w, phase)
         cost = jax.jit(step_all).lower(*args).compile().cost_analysis()

@@ -7,8 +7,8 @@ a group with primitive ``f`` outputs ``g_u * f(z_u)`` (``g`` the optional per-un
 LIES). With ``skip=True`` the input is appended to the output (DenseNet-style skips, so every
 later layer sees every earlier output). Units are evaluated per primitive *type*: the Python
 loop runs over groups, never over units. Inside a :class:`~symnet.layers.SymbolicNetwork` the
-layer runs feature-major (:meth:`forward_blocks`): each group's pre-activations are their
-own small matrix products with the batch as the long axis, ``z_g = (W M)[:, g].T @ x.T``.
+layer runs feature-major (:meth:`forward_blocks`): one matrix product per input block with
+the batch as the long axis, ``z = (W M).T @ x.T``, split by rows into the groups.
 """
 
 from __future__ import annotations
@@ -124,24 +124,22 @@ class SymbolicLayer(AbstractSymbolicLayer):
         return jnp.concatenate(blocks, axis=0).T, hinge
 
     def forward_blocks(self, blocks):
-        # Feature-major: every array is (features, batch). Each argument of each group is
-        # sum_b W[rows_b, cols].T @ block_b (+ bias): the kernel is sliced, never the
-        # pre-activations, and the skip hands the input blocks on uncopied.
+        # Feature-major: every array is (features, batch). One product per input block for
+        # the whole layer, z = sum_b W[rows_b].T @ block_b (+ b), then z split by rows into
+        # the groups' arguments with lax.split, whose gradient is one concatenation (a row
+        # slice's would be a pad per group). The skip hands the input blocks on uncopied.
         w, b = self._weights()
         starts = np.cumsum([0] + [block.shape[0] for block in blocks])
+        z = sum(w[starts[i] : starts[i + 1]].T @ block for i, block in enumerate(blocks))
+        if b is not None:
+            z = z + b[:, None]
+        sizes = [count for prim, count in self.groups for _ in range(prim.arity)]
+        parts = iter(jax.lax.split(z, sizes, axis=0))
         outs, hinge = [], jnp.zeros((), blocks[0].dtype)
-        col = 0
-        for prim, count in self.groups:
-            args = []
-            for a in range(prim.arity):
-                cols = slice(col + a * count, col + (a + 1) * count)
-                z = sum(
-                    w[starts[i] : starts[i + 1], cols].T @ block for i, block in enumerate(blocks)
-                )
-                args.append(z if b is None else z + b[cols][:, None])
+        for prim, _ in self.groups:
+            args = [next(parts) for _ in range(prim.arity)]
             outs.append(prim.jax_fn(*args))
             hinge = hinge + prim.hinge(args[-1]).mean(1).sum()  # the domain is the last's
-            col += count * prim.arity
         y = jnp.concatenate(outs, axis=0)
         if self.unit_gain:
             y = y * self.gain[...][:, None]
