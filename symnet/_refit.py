@@ -98,11 +98,13 @@ def evaluate(expr: sympy.Expr, symbols: Sequence[sympy.Symbol], X: np.ndarray) -
 
 
 def weighted_rss(pred, y, w):
-    """``sum w * (pred - y)**2``; ``inf`` where ``pred`` is not finite."""
+    """``sum w * (pred - y)**2``; ``inf`` where ``pred`` is not finite or the sum
+    overflows (finite residuals past ~1e154 square to inf)."""
     r = pred - y
     if not np.all(np.isfinite(r)):
         return math.inf
-    return float(np.sum(w * r * r))
+    with np.errstate(over="ignore"):
+        return float(np.sum(w * r * r))
 
 
 def solve_constants(f, X, y, w, c0, free, iters: int = 50):

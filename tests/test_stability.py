@@ -4,6 +4,7 @@ import jax
 import numpy as np
 import sympy
 
+from symnet._refit import weighted_rss
 from symnet.search import Candidate, Data, pareto_front, select
 from symnet.search._data import widened_box
 
@@ -43,3 +44,13 @@ def test_cancellation_marks_a_difference_of_nearly_equal_terms():
     assert cancellation(x**2 - t**2 + 5, [x, t], X) < 10
     surrogate = 20000 * (sympy.sin(x + 1e-4) - sympy.sin(x)) + t
     assert cancellation(surrogate, [x, t], X) > 1e3
+
+
+def test_residuals_whose_squares_overflow_score_inf_without_a_warning():
+    """A constant refit trying values where a formula returns ~1e200 (finite, but its
+    square is not) gets an infinite RSS, not an overflow warning (errors under the suite's
+    ``filterwarnings=error``) or a crash."""
+    y = np.ones(3)
+    assert weighted_rss(np.array([1e200, 2.0, 3.0]), y, np.ones(3)) == np.inf
+    assert weighted_rss(np.array([1.0, 2.0, 3.0]), y, np.ones(3)) == 5.0
+    assert weighted_rss(np.array([np.nan, 2.0, 3.0]), y, np.ones(3)) == np.inf
