@@ -13,8 +13,9 @@ XLA counts transcendentals (sin, exp, log) apart from flops; they are listed, no
 the flops are counted on the step traced with ``jnp.sin``/``jnp.cos`` (the CPU series that
 the step runs instead, ``symnet._trig``, would add its multiply-adds to the count).
 Each population is measured as one ``vmap`` ("all") and, where it is larger, with each
-``--member-chunks`` value as `TrainConfig.member_chunk` (the step mapped over chunks of that
-many members, so a chunk's activations stay in cache). Writes a markdown table.
+``--member-chunks`` value as `TrainConfig.member_chunk` (chunks of that many members trained
+one after another, each all its steps, so a chunk's parameters and activations stay in
+cache). Writes a markdown table.
 
     taskset -c 0 .venv/bin/python experiments/population_throughput.py [--steps 200] [--out DIR]
 """
@@ -27,6 +28,7 @@ import datetime
 import functools
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -151,7 +153,13 @@ def write_report(
     with open(path, "w") as f:
         f.write("# Population trainer throughput\n\n")
         f.write(f"Command: `{cmd}`  \n")
-        f.write(f"Date: {datetime.date.today()}; seed {args.seed}  \n")
+        rev = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        f.write(f"Date: {datetime.date.today()}; seed {args.seed}; commit {rev or 'unknown'}  \n")
         f.write(
             f"Versions: symnet {symnet.__version__}, jax {jax.__version__}, flax "
             f"{flax.__version__}, optax {optax.__version__}, numpy {np.__version__}, python "

@@ -186,8 +186,11 @@ def report() -> str:
         "seed 0 (an empty cache each fit), warm seed 1 (the same shapes, now cached), all "
         "before the faster training step; then warm seed 2 after it (21f8a7c: feature-major "
         "layers, chunks of 8 members, the CPU sine series; `-dirty` from an edit to an "
-        "experiment script, the package as committed). Each fit fills its budget, so a "
-        "faster step shows as more training done, not as a smaller training share.",
+        "experiment script, the package as committed); then warm seed 3 after the second "
+        "(54e6b38: one product per layer split by rows, chunks that run all their steps; "
+        "`-dirty` from uncommitted docs; `taskset -c 1` while a one-core refit benchmark "
+        "ran on the other core). Each fit fills its budget, so a faster step shows as more "
+        "training done and more exported formulas to refit, not as a smaller training share.",
         "",
         "| task | seed | max_time | cache | wall (s) | " + " | ".join(CATEGORIES) + " | commit |",
         "|---|---|---|---|---|" + "---|" * len(CATEGORIES) + "---|",
