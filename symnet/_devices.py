@@ -31,7 +31,7 @@ doubled while a step of twice as many costs at most
 
 On one device the members can be trained a chunk at a time, each chunk all its steps
 (:func:`member_chunk`, ``TrainConfig.member_chunk``): on a CPU, chunks of
-``CPU_MEMBER_CHUNK`` keep a chunk's parameters and activations in cache (several times the
+``CPU_MEMBER_CHUNK`` keep a chunk's parameters and activations in cache (2.4x the
 member-steps/s of one ``vmap`` at 256 members,
 ``experiments/results/population_throughput.md``); an accelerator takes the whole
 population as one ``vmap``.

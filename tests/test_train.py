@@ -294,9 +294,9 @@ def test_member_chunk_auto_chunks_on_a_cpu_only_past_the_chunk():
 
 
 def test_member_chunks_train_the_same_members_as_one_vmap():
-    """``member_chunk``: the step maps over chunks of members (the last one short) instead
-    of one ``vmap``; each member's updates are the same up to float32 rounding, and the
-    chunked program is still traced once."""
+    """``member_chunk``: chunks of members (the last one short) run their steps one chunk
+    after another instead of one ``vmap``; each member's updates are the same up to float32
+    rounding, and the chunked program is still traced once (over two ``run`` calls)."""
     x, y = _data()
     lam = jnp.asarray(np.geomspace(1e-3, 3e-2, 7), jnp.float32)
     states = {}
