@@ -125,8 +125,6 @@ def formulas() -> list[dict]:
 
 def fit_counts(task: str) -> dict:
     """Runs in a fresh process: one default fit, its refits of exported formulas counted."""
-    import numpy as np
-
     import symnet
     import symnet.search._slot as slot
     from symnet._refit import parametrize
@@ -155,7 +153,6 @@ def fit_counts(task: str) -> dict:
         "structures": len(structures),
         "refit_s": seconds[0],
         "mean_refit_ms": 1e3 * seconds[0] / max(calls[0], 1),
-        "rows": int(np.asarray(X).shape[0]),
     }
 
 
